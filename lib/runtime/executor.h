@@ -1,0 +1,23 @@
+// An Executor runs a Graph. Every backend (reference interpreter, fast CPU runtime, generated C)
+// implements this, so one conformance runner and one differential-test harness serve them all.
+#pragma once
+
+#include "ir/graph.h"
+#include "ir/tensor.h"
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace hone::runtime {
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  virtual std::string name() const = 0;
+  // Inputs in the order of graph.inputs; returns outputs in the order of graph.outputs.
+  virtual std::vector<ir::Tensor> run(std::span<const ir::Tensor> inputs) = 0;
+};
+
+}  // namespace hone::runtime
