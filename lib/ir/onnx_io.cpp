@@ -246,9 +246,17 @@ Model model_from_proto(const onnx::ModelProto& m, const std::string& base_dir) {
       throw;
     }
   }
+  auto require_tensor_type = [](const onnx::ValueInfoProto& v, const char* what) {
+    if (v.has_type() && !v.type().has_tensor_type()) {
+      throw unsupported("graph {} '{}' is not a tensor (sequence, map and optional types are not "
+                        "supported)", what, v.name());
+    }
+  };
   for (const auto& in : gp.input()) {
+    require_tensor_type(in, "input");
     if (!g.initializers.count(in.name())) g.inputs.push_back(in.name());
   }
+  for (const auto& out : gp.output()) require_tensor_type(out, "output");
   for (const auto& out : gp.output()) g.outputs.push_back(out.name());
   read_value_infos(gp, g);
   for (const auto& [name, t] : g.initializers) {  // initializers' own type is authoritative
@@ -427,6 +435,9 @@ onnx::ModelProto to_proto(const Model& model) {
     return vi ? *vi : unknown;
   };
   for (const auto& in : g.inputs) value_info_to_proto(in, info(in), gp->add_input());
+  if (m.ir_version() < 4) {  // before IR 4, every initializer must also be a graph input
+    for (const auto& [name, _] : g.initializers) value_info_to_proto(name, info(name), gp->add_input());
+  }
   for (const auto& out : g.outputs) value_info_to_proto(out, info(out), gp->add_output());
   std::set<std::string> io(g.inputs.begin(), g.inputs.end());
   io.insert(g.outputs.begin(), g.outputs.end());

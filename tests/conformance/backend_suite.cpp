@@ -60,12 +60,52 @@ std::vector<ir::Tensor> load_tensors(const fs::path& dir, const std::string& pre
   return out;
 }
 
+// Tests whose 1.12 data contradicts the model or a later, settled spec. Reported as skipped with
+// the reason; docs/conformance.md explains each. Keep this list short and justified.
+struct KnownDivergence {
+  const char* test;
+  const char* reason;
+};
+constexpr KnownDivergence kKnownDivergences[] = {
+    {"node/test_cast_FLOAT_to_BFLOAT16",
+     "ONNX 1.12 expects truncation to bfloat16; ONNX >= 1.14, PyTorch and ONNX Runtime round to "
+     "nearest even, as hone does"},
+    {"node/test_castlike_BFLOAT16_to_FLOAT", "test data gives 'like' shape [1], the model declares [3, 4]"},
+    {"node/test_castlike_BFLOAT16_to_FLOAT_expanded", "test data gives 'like' shape [1], the model declares [3, 4]"},
+    {"node/test_castlike_FLOAT_to_BFLOAT16", "test data gives 'like' shape [1], the model declares [3, 4]"},
+    {"node/test_castlike_FLOAT_to_BFLOAT16_expanded", "test data gives 'like' shape [1], the model declares [3, 4]"},
+};
+
+const char* known_divergence(const std::string& name) {
+  for (const auto& k : kKnownDivergences) {
+    if (name == k.test) return k.reason;
+  }
+  return nullptr;
+}
+
+// ONNX 1.12's test data stores bfloat16 tensors as uint16 (numpy has no bfloat16): the same
+// bytes, to be read as the dtype the model declares.
+ir::Tensor as_declared_bfloat16(const ir::Tensor& t, ir::DType declared) {
+  if (declared != ir::DType::BFloat16 || t.dtype() != ir::DType::UInt16) return t;
+  ir::Tensor copy = t.clone();
+  return ir::Tensor::borrow(ir::DType::BFloat16, copy.shape(), copy.raw()).clone();
+}
+
+ir::DType declared_dtype(const ir::Graph& g, const std::string& value) {
+  const ir::ValueInfo* vi = g.value_info(value);
+  return vi ? vi->dtype : ir::DType::Undefined;
+}
+
 TestOutcome run_one(const fs::path& test_dir, const std::string& name, const SuiteOptions& opt,
                     const ExecutorFactory& make_executor) {
   using S = TestOutcome::Status;
+  if (const char* reason = known_divergence(name)) {
+    return {name, S::Skipped, std::string("known test-data divergence: ") + reason};
+  }
   std::unique_ptr<runtime::Executor> exec;
+  ir::Model model;
   try {
-    const ir::Model model = ir::load_onnx((test_dir / "model.onnx").string());
+    model = ir::load_onnx((test_dir / "model.onnx").string());
     exec = make_executor(model);
   } catch (const Error& e) {
     return {name, e.kind() == ErrorKind::Unsupported ? S::Skipped : S::Failed, e.what()};
@@ -82,8 +122,14 @@ TestOutcome run_one(const fs::path& test_dir, const std::string& name, const Sui
   if (sets.empty()) return {name, S::Failed, "no test_data_set_* folders"};
   try {
     for (const auto& set : sets) {
-      const auto inputs = load_tensors(set, "input");
-      const auto expected = load_tensors(set, "output");
+      auto inputs = load_tensors(set, "input");
+      auto expected = load_tensors(set, "output");
+      for (size_t i = 0; i < inputs.size() && i < model.graph.inputs.size(); ++i) {
+        inputs[i] = as_declared_bfloat16(inputs[i], declared_dtype(model.graph, model.graph.inputs[i]));
+      }
+      for (size_t i = 0; i < expected.size() && i < model.graph.outputs.size(); ++i) {
+        expected[i] = as_declared_bfloat16(expected[i], declared_dtype(model.graph, model.graph.outputs[i]));
+      }
       const auto actual = exec->run(inputs);
       if (actual.size() != expected.size()) {
         return {name, S::Failed,

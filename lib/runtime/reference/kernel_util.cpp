@@ -118,8 +118,15 @@ WindowGeometry window_geometry(const ir::Node& node, const std::vector<int64_t>&
   g.pads_end.assign(n, 0);
   g.out_spatial.assign(n, 0);
   for (size_t i = 0; i < n; ++i) {
-    if (g.strides[i] <= 0 || g.dilations[i] <= 0 || kernel[i] <= 0) {
-      throw bad_input("strides, dilations and kernel sizes must be positive");
+    // Bounded so that (k-1)*d + 1 and the padded extent cannot overflow int64.
+    constexpr int64_t kMaxExtent = int64_t{1} << 30;
+    for (int64_t v : {g.strides[i], g.dilations[i], kernel[i]}) {
+      if (v <= 0 || v > kMaxExtent) {
+        throw bad_input("strides, dilations and kernel sizes must be in [1, 2^30], got {}", v);
+      }
+    }
+    if (pads[i] > kMaxExtent || pads[i + n] > kMaxExtent) {
+      throw bad_input("pads must be at most 2^30");
     }
     const int64_t eff_k = (kernel[i] - 1) * g.dilations[i] + 1;
     if (ap == "SAME_UPPER" || ap == "SAME_LOWER") {

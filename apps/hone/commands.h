@@ -1,0 +1,43 @@
+// Subcommands of the hone CLI. Each command file defines add_<name>_command, which declares
+// its options on a CLI11 subcommand and returns the function that runs it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <vector>
+
+namespace hone::cli {
+
+using CommandFn = std::function<int()>;
+
+struct CommandList {
+  std::vector<std::pair<CLI::App*, CommandFn>> commands;
+  int run_selected() const {
+    for (const auto& [sub, fn] : commands) {
+      if (sub->parsed()) return fn();
+    }
+    return 2;
+  }
+};
+
+CommandFn add_inspect_command(CLI::App& sub);
+
+// The one list of subcommands: name, one-line description, and the function adding it.
+inline void register_commands(CLI::App& app, CommandList& list) {
+  struct Entry {
+    const char* name;
+    const char* description;
+    CommandFn (*add)(CLI::App&);
+  };
+  static const Entry kCommands[] = {
+      {"inspect", "Show a model's inputs, outputs, operators, parameters, MACs and memory",
+       &add_inspect_command},
+  };
+  for (const auto& e : kCommands) {
+    CLI::App* sub = app.add_subcommand(e.name, e.description);
+    list.commands.emplace_back(sub, e.add(*sub));
+  }
+}
+
+}  // namespace hone::cli
