@@ -7,15 +7,22 @@
 namespace hone::ir {
 
 int64_t checked_numel(const Shape& shape, int64_t limit) {
+  // Bound the product of the non-zero dims too: an empty tensor of shape [0, 2^40, 2^40] would
+  // otherwise pass, and kernels multiplying its other dims would overflow.
   int64_t n = 1;
+  bool empty = false;
   for (int64_t d : shape) {
     if (d < 0) throw bad_input("negative dimension {} in shape {}", d, shape_str(shape));
-    if (d != 0 && n > limit / d) {
+    if (d == 0) {
+      empty = true;
+      continue;
+    }
+    if (n > limit / d) {
       throw bad_input("shape {} has more than {} elements", shape_str(shape), limit);
     }
     n *= d;
   }
-  return n;
+  return empty ? 0 : n;
 }
 
 std::string shape_str(const Shape& shape) {

@@ -39,6 +39,8 @@ TEST_CASE("Tensor refuses shapes that ask for absurd element counts", "[ir][tens
   CHECK_THROWS_WITH(ir::checked_numel({2, -1}), Catch::Contains("negative dimension"));
   CHECK(ir::checked_numel({}) == 1);
   CHECK(ir::checked_numel({3, 0, 5}) == 0);
+  // Empty, but its other dims would overflow any kernel that multiplies them.
+  CHECK_THROWS_WITH(ir::checked_numel({0, int64_t{1} << 40, int64_t{1} << 40}), Catch::Contains("more than"));
   auto t = ir::Tensor::from_vector<float>({2, 3}, {1, 2, 3, 4, 5, 6});
   CHECK(t.reshaped({3, 2}).get_as_double(5) == 6.0);
   CHECK_THROWS_AS(t.reshaped({4}), Error);

@@ -117,8 +117,8 @@ TEST_CASE("Conv auto_pad SAME_UPPER pads the end, SAME_LOWER the beginning", "[n
   CHECK(values<float>(upper[0]) == std::vector<float>{21, 32, 43, 4});
   auto lower = run_node(make_node("Conv", {{"auto_pad", s("SAME_LOWER")}}, 2), {x, w});
   CHECK(values<float>(lower[0]) == std::vector<float>{10, 21, 32, 43});
-  auto valid = run_node(make_node("Conv", {{"auto_pad", s("VALID")}, {"pads", ints({5, 5})}}, 2),
-                        {x, w});
+  auto valid =
+      run_node(make_node("Conv", {{"auto_pad", s("VALID")}, {"pads", ints({5, 5})}}, 2), {x, w});
   CHECK(values<float>(valid[0]) == std::vector<float>{21, 32, 43});
   // SAME with stride 2: out = ceil(4 / 2) = 2, total pad (2-1)*2 + 2 - 4 = 0.
   auto strided = run_node(
@@ -174,10 +174,10 @@ TEST_CASE("Conv float64 and float16 compute like float32", "[nn][Conv]") {
   auto w = ir::Tensor::from_vector<double>({1, 1, 2}, {0.5, 0.25});
   auto y = run_node(make_node("Conv", {}, 2), {x, w});
   CHECK(values<double>(y[0]) == std::vector<double>{1.0, 1.75});
-  auto xh = ir::Tensor::from_vector<ir::Float16>({1, 1, 3}, {ir::f32_to_f16(1), ir::f32_to_f16(2),
-                                                              ir::f32_to_f16(3)});
-  auto wh = ir::Tensor::from_vector<ir::Float16>({1, 1, 2}, {ir::f32_to_f16(0.5f),
-                                                              ir::f32_to_f16(0.25f)});
+  auto xh = ir::Tensor::from_vector<ir::Float16>(
+      {1, 1, 3}, {ir::f32_to_f16(1), ir::f32_to_f16(2), ir::f32_to_f16(3)});
+  auto wh = ir::Tensor::from_vector<ir::Float16>({1, 1, 2},
+                                                 {ir::f32_to_f16(0.5f), ir::f32_to_f16(0.25f)});
   auto yh = run_node(make_node("Conv", {}, 2), {xh, wh});
   REQUIRE(yh[0].dtype() == ir::DType::Float16);
   CHECK(yh[0].get_as_double(0) == 1.0);
@@ -188,31 +188,35 @@ TEST_CASE("Conv rejects inconsistent shapes and attributes", "[nn][Conv]") {
   auto x = f32({1, 4, 3, 3}, std::vector<float>(36, 1.0f));
   auto w = f32({3, 2, 2, 2}, std::vector<float>(24, 1.0f));
   // M=3 is not divisible by group=2.
-  CHECK(error_kind([&] { run_node(make_node("Conv", {{"group", i(2)}}, 2), {x, w}); }) ==
-        ErrorKind::BadInput);
+  CHECK(error_kind([&] {
+          run_node(make_node("Conv", {{"group", i(2)}}, 2), {x, w});
+        }) == ErrorKind::BadInput);
   // W has 2 input channels but X has 4 and group is 1.
   CHECK(error_kind([&] { run_node(make_node("Conv", {}, 2), {x, w}); }) == ErrorKind::BadInput);
   auto w4 = f32({1, 4, 2, 2}, std::vector<float>(16, 1.0f));
   CHECK(error_kind([&] {
           run_node(make_node("Conv", {{"kernel_shape", ints({3, 3})}}, 2), {x, w4});
         }) == ErrorKind::BadInput);
-  CHECK(error_kind([&] { run_node(make_node("Conv", {{"group", i(0)}}, 2), {x, w4}); }) ==
-        ErrorKind::BadInput);
-  CHECK(error_kind([&] { run_node(make_node("Conv", {{"pads", ints({1, 1})}}, 2), {x, w4}); }) ==
-        ErrorKind::BadInput);
+  CHECK(error_kind([&] {
+          run_node(make_node("Conv", {{"group", i(0)}}, 2), {x, w4});
+        }) == ErrorKind::BadInput);
+  CHECK(error_kind([&] {
+          run_node(make_node("Conv", {{"pads", ints({1, 1})}}, 2), {x, w4});
+        }) == ErrorKind::BadInput);
   CHECK(error_kind([&] {
           run_node(make_node("Conv", {{"strides", ints({1, int64_t{1} << 40})}}, 2), {x, w4});
         }) == ErrorKind::BadInput);
-  CHECK(error_kind([&] { run_node(make_node("Conv", {}, 3), {x, w4, f32({2}, {0, 0})}); }) ==
-        ErrorKind::BadInput);
+  CHECK(error_kind([&] {
+          run_node(make_node("Conv", {}, 3), {x, w4, f32({2}, {0, 0})});
+        }) == ErrorKind::BadInput);
   // A kernel larger than the padded input.
   auto w_big = f32({1, 4, 4, 4}, std::vector<float>(64, 1.0f));
-  CHECK(error_kind([&] { run_node(make_node("Conv", {}, 2), {x, w_big}); }) ==
-        ErrorKind::BadInput);
+  CHECK(error_kind([&] { run_node(make_node("Conv", {}, 2), {x, w_big}); }) == ErrorKind::BadInput);
   auto xi = ir::Tensor::from_vector<int32_t>({1, 1, 2}, {1, 2});
   auto wi = ir::Tensor::from_vector<int32_t>({1, 1, 1}, {1});
-  CHECK(error_kind([&] { run_node(make_node("Conv", {}, 2), {xi, wi}); }) ==
-        ErrorKind::Unsupported);
+  CHECK(error_kind([&] {
+          run_node(make_node("Conv", {}, 2), {xi, wi});
+        }) == ErrorKind::Unsupported);
 }
 
 TEST_CASE("ConvTranspose 1-D by hand: strides, pads, output_padding", "[nn][ConvTranspose]") {
@@ -222,8 +226,9 @@ TEST_CASE("ConvTranspose 1-D by hand: strides, pads, output_padding", "[nn][Conv
   CHECK(values<float>(y[0]) == std::vector<float>{1, 3, 3, 2});
   y = run_node(make_node("ConvTranspose", {{"strides", ints({2})}}, 2), {x, w});
   CHECK(values<float>(y[0]) == std::vector<float>{1, 1, 3, 2, 2});
-  y = run_node(make_node("ConvTranspose", {{"strides", ints({2})}, {"output_padding", ints({1})}}, 2),
-               {x, w});
+  y = run_node(
+      make_node("ConvTranspose", {{"strides", ints({2})}, {"output_padding", ints({1})}}, 2),
+      {x, w});
   CHECK(values<float>(y[0]) == std::vector<float>{1, 1, 3, 2, 2, 0});
   y = run_node(make_node("ConvTranspose", {{"strides", ints({2})}, {"pads", ints({1, 1})}}, 3),
                {x, w, f32({1}, {0.5f})});
@@ -232,7 +237,8 @@ TEST_CASE("ConvTranspose 1-D by hand: strides, pads, output_padding", "[nn][Conv
   CHECK(values<float>(y[0]) == std::vector<float>{1, 2, 1, 2, 1, 2});
 }
 
-TEST_CASE("ConvTranspose output_shape and auto_pad place the extra padding", "[nn][ConvTranspose]") {
+TEST_CASE("ConvTranspose output_shape and auto_pad place the extra padding",
+          "[nn][ConvTranspose]") {
   auto x = f32({1, 1, 2}, {1, 2});
   auto w = f32({1, 1, 3}, {1, 1, 1});
   // Full size 5; output_shape 6 extends at the end (numpy floor division of total = -1).
@@ -240,13 +246,13 @@ TEST_CASE("ConvTranspose output_shape and auto_pad place the extra padding", "[n
       make_node("ConvTranspose", {{"strides", ints({2})}, {"output_shape", ints({6})}}, 2), {x, w});
   CHECK(values<float>(y[0]) == std::vector<float>{1, 1, 3, 2, 2, 0});
   // output_shape 3: total 2, split evenly.
-  y = run_node(
-      make_node("ConvTranspose", {{"strides", ints({2})}, {"output_shape", ints({3})}}, 2), {x, w});
+  y = run_node(make_node("ConvTranspose", {{"strides", ints({2})}, {"output_shape", ints({3})}}, 2),
+               {x, w});
   CHECK(values<float>(y[0]) == std::vector<float>{1, 3, 2});
   // The full N x C x D form of output_shape is accepted too.
-  y = run_node(make_node("ConvTranspose",
-                         {{"strides", ints({2})}, {"output_shape", ints({1, 1, 3})}}, 2),
-               {x, w});
+  y = run_node(
+      make_node("ConvTranspose", {{"strides", ints({2})}, {"output_shape", ints({1, 1, 3})}}, 2),
+      {x, w});
   CHECK(values<float>(y[0]) == std::vector<float>{1, 3, 2});
   // SAME_*: output = in * stride = 4 of the full 5; the odd pad goes last for SAME_UPPER.
   y = run_node(
@@ -289,8 +295,7 @@ TEST_CASE("ConvTranspose matches the scatter loop on random cases", "[nn][ConvTr
     auto y = run_node(make_node("ConvTranspose", attrs, 3), {x, w, b});
     INFO("case X " << ir::shape_str(c.x) << " W " << ir::shape_str(c.w));
     REQUIRE(y[0].shape() == y_shape);
-    CHECK_THAT(values<float>(y[0]),
-               close_to(conv_transpose_reference(c, x, w, b, y_shape)));
+    CHECK_THAT(values<float>(y[0]), close_to(conv_transpose_reference(c, x, w, b, y_shape)));
   }
 }
 
@@ -303,8 +308,9 @@ TEST_CASE("ConvTranspose rejects bad attributes", "[nn][ConvTranspose]") {
         }) == ErrorKind::BadInput);
   // X has 2 channels, W's first dim must equal it.
   auto w3 = f32({3, 1, 2}, std::vector<float>(6, 1.0f));
-  CHECK(error_kind([&] { run_node(make_node("ConvTranspose", {}, 2), {x, w3}); }) ==
-        ErrorKind::BadInput);
+  CHECK(error_kind([&] {
+          run_node(make_node("ConvTranspose", {}, 2), {x, w3});
+        }) == ErrorKind::BadInput);
   // Pads larger than the full output.
   CHECK(error_kind([&] {
           run_node(make_node("ConvTranspose", {{"pads", ints({2, 2})}}, 2), {x, w});
@@ -312,4 +318,14 @@ TEST_CASE("ConvTranspose rejects bad attributes", "[nn][ConvTranspose]") {
   CHECK(error_kind([&] {
           run_node(make_node("ConvTranspose", {{"output_shape", ints({3, 3})}}, 2), {x, w});
         }) == ErrorKind::BadInput);
+}
+
+TEST_CASE("Conv and ConvTranspose on an empty batch give empty outputs",
+          "[nn][Conv][ConvTranspose]") {
+  auto x = f32({0, 2, 3}, {});
+  auto w = f32({2, 2, 2}, std::vector<float>(8, 1.0f));
+  auto y = run_node(make_node("Conv", {}, 2), {x, w});
+  CHECK(y[0].shape() == ir::Shape{0, 2, 2});
+  y = run_node(make_node("ConvTranspose", {}, 2), {x, w});
+  CHECK(y[0].shape() == ir::Shape{0, 2, 4});
 }

@@ -45,15 +45,18 @@ TEST_CASE("Gemm C handling by opset", "[nn][Gemm]") {
   // Opset 11 makes C optional; before, it is required.
   CHECK(values<float>(run_node(make_node("Gemm", {}, 2), {kA, kB}, 11)[0]) ==
         std::vector<float>{22, 28, 49, 64});
-  CHECK(error_kind([&] { run_node(make_node("Gemm", {}, 2), {kA, kB}, 9); }) == ErrorKind::BadInput);
+  CHECK(error_kind([&] {
+          run_node(make_node("Gemm", {}, 2), {kA, kB}, 9);
+        }) == ErrorKind::BadInput);
   // Opset 6 broadcasts C only with broadcast=1.
   auto row = f32({2}, {1, 2});
-  CHECK(error_kind([&] { run_node(make_node("Gemm", {}, 3), {kA, kB, row}, 6); }) ==
-        ErrorKind::BadInput);
+  CHECK(error_kind([&] {
+          run_node(make_node("Gemm", {}, 3), {kA, kB, row}, 6);
+        }) == ErrorKind::BadInput);
   CHECK(values<float>(run_node(make_node("Gemm", {{"broadcast", i(1)}}, 3), {kA, kB, row}, 6)[0]) ==
         std::vector<float>{23, 30, 50, 66});
-  CHECK(values<float>(run_node(make_node("Gemm", {}, 3), {kA, kB, f32({2, 2}, {1, 1, 1, 1})}, 6)[0]) ==
-        std::vector<float>{23, 29, 50, 65});
+  CHECK(values<float>(run_node(make_node("Gemm", {}, 3), {kA, kB, f32({2, 2}, {1, 1, 1, 1})},
+                               6)[0]) == std::vector<float>{23, 29, 50, 65});
 }
 
 TEST_CASE("Gemm on integers wraps; non-integral alpha is unsupported", "[nn][Gemm]") {
@@ -63,8 +66,9 @@ TEST_CASE("Gemm on integers wraps; non-integral alpha is unsupported", "[nn][Gem
   // 2^32 - 12 wraps to -12; + 2 * 5.
   auto y = run_node(make_node("Gemm", {{"beta", f(2.0f)}}, 3), {a, b, c});
   CHECK(values<int32_t>(y[0]) == std::vector<int32_t>{-2});
-  CHECK(error_kind([&] { run_node(make_node("Gemm", {{"alpha", f(0.5f)}}, 3), {a, b, c}); }) ==
-        ErrorKind::Unsupported);
+  CHECK(error_kind([&] {
+          run_node(make_node("Gemm", {{"alpha", f(0.5f)}}, 3), {a, b, c});
+        }) == ErrorKind::Unsupported);
   CHECK(error_kind([&] { run_node(make_node("Gemm", {}, 2), {kA, kA}); }) == ErrorKind::BadInput);
 }
 
@@ -87,10 +91,10 @@ TEST_CASE("MatMul 2-D and 1-D operands follow numpy.matmul", "[nn][MatMul]") {
   y = run_node(make_node("MatMul", {}, 2), {v3, bb});
   REQUIRE(y[0].shape() == ir::Shape{2, 2});
   CHECK(values<float>(y[0]) == std::vector<float>{-4, -4, -1, -1});
-  CHECK(error_kind([&] { run_node(make_node("MatMul", {}, 2), {kA, kA}); }) ==
-        ErrorKind::BadInput);
-  CHECK(error_kind([&] { run_node(make_node("MatMul", {}, 2), {f32({}, {1}), kA}); }) ==
-        ErrorKind::BadInput);
+  CHECK(error_kind([&] { run_node(make_node("MatMul", {}, 2), {kA, kA}); }) == ErrorKind::BadInput);
+  CHECK(error_kind([&] {
+          run_node(make_node("MatMul", {}, 2), {f32({}, {1}), kA});
+        }) == ErrorKind::BadInput);
 }
 
 TEST_CASE("MatMul broadcasts batch dims", "[nn][MatMul]") {
@@ -118,6 +122,13 @@ TEST_CASE("MatMul on int64 and uint32 wraps like numpy", "[nn][MatMul]") {
   CHECK(values<uint32_t>(run_node(make_node("MatMul", {}, 2), {ua, ub})[0]) ==
         std::vector<uint32_t>{3705032704u});  // 8e9 mod 2^32
   auto i8 = ir::Tensor::from_vector<int8_t>({1, 1}, {1});
-  CHECK(error_kind([&] { run_node(make_node("MatMul", {}, 2), {i8, i8}); }) ==
-        ErrorKind::Unsupported);
+  CHECK(error_kind([&] {
+          run_node(make_node("MatMul", {}, 2), {i8, i8});
+        }) == ErrorKind::Unsupported);
+}
+
+TEST_CASE("Empty tensors with absurd other dims cannot even be built", "[nn][MatMul]") {
+  // numel is 0, but M * K would overflow int64 if a kernel multiplied them: checked_numel
+  // bounds the product of the non-zero dims, so such an operand never reaches MatMul.
+  CHECK(error_kind([&] { f32({0, int64_t{1} << 40, int64_t{1} << 40}, {}); }) == ErrorKind::BadInput);
 }

@@ -18,8 +18,8 @@ std::vector<ir::Tensor> batch_norm(std::map<std::string, ir::Attribute> attrs, i
                                    int64_t opset = 15, ir::Shape param_shape = {}) {
   if (param_shape.empty()) param_shape = {static_cast<int64_t>(scale.size())};
   return run_node(make_node("BatchNormalization", std::move(attrs), 5),
-                  {std::move(x), f32(param_shape, scale), f32(param_shape, b), f32(param_shape, mean),
-                   f32(param_shape, var)},
+                  {std::move(x), f32(param_shape, scale), f32(param_shape, b),
+                   f32(param_shape, mean), f32(param_shape, var)},
                   opset);
 }
 
@@ -52,8 +52,9 @@ TEST_CASE("BatchNormalization inference by hand", "[nn][BatchNormalization]") {
   CHECK(values<float>(y[0]) == std::vector<float>{0, 0.5f, 1, 5});
   // Default epsilon 1e-5.
   y = batch_norm({}, x, {1, 1}, {0, 0}, {0, 0}, {1, 1});
-  CHECK_THAT(values<float>(y[0]), close_to<float>({1 / std::sqrt(1.00001f), 2 / std::sqrt(1.00001f),
-                                                   3 / std::sqrt(1.00001f), 4 / std::sqrt(1.00001f)}));
+  CHECK_THAT(values<float>(y[0]),
+             close_to<float>({1 / std::sqrt(1.00001f), 2 / std::sqrt(1.00001f),
+                              3 / std::sqrt(1.00001f), 4 / std::sqrt(1.00001f)}));
   // Rank 1: N samples of one channel (opset 15); rank 2: N x C.
   y = batch_norm({{"epsilon", f(0)}}, f32({3}, {1, 2, 3}), {2}, {1}, {2}, {1});
   CHECK(values<float>(y[0]) == std::vector<float>{-1, 1, 3});
@@ -70,26 +71,30 @@ TEST_CASE("BatchNormalization opset 6/7 modes", "[nn][BatchNormalization]") {
   // Opset 6 runs only in test mode.
   y = batch_norm({{"epsilon", f(0)}, {"is_test", i(1)}}, x, {1, 1}, {0, 0}, {1, 2}, {1, 1}, 6);
   CHECK(values<float>(y[0]) == std::vector<float>{1, 1, 0, 0});
-  CHECK(error_kind([&] { batch_norm({}, x, {1, 1}, {0, 0}, {1, 2}, {1, 1}, 6); }) ==
-        ErrorKind::Unsupported);
+  CHECK(error_kind([&] {
+          batch_norm({}, x, {1, 1}, {0, 0}, {1, 2}, {1, 1}, 6);
+        }) == ErrorKind::Unsupported);
 }
 
-TEST_CASE("BatchNormalization rejects training mode and bad parameters", "[nn][BatchNormalization]") {
+TEST_CASE("BatchNormalization rejects training mode and bad parameters",
+          "[nn][BatchNormalization]") {
   auto x = f32({1, 2, 2}, {1, 2, 3, 4});
-  CHECK(error_kind([&] { batch_norm({{"training_mode", i(1)}}, x, {1, 1}, {0, 0}, {0, 0}, {1, 1}); }) ==
-        ErrorKind::Unsupported);
+  CHECK(error_kind([&] {
+          batch_norm({{"training_mode", i(1)}}, x, {1, 1}, {0, 0}, {0, 0}, {1, 1});
+        }) == ErrorKind::Unsupported);
   auto p = f32({2}, {1, 1});
   CHECK(error_kind([&] {
           run_node(make_node("BatchNormalization", {}, 5), {x, p, p, p, p}, 15, 3);
         }) == ErrorKind::Unsupported);
-  CHECK(error_kind([&] { batch_norm({}, x, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}, {1, 1, 1}); }) ==
-        ErrorKind::BadInput);
+  CHECK(error_kind([&] {
+          batch_norm({}, x, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}, {1, 1, 1});
+        }) == ErrorKind::BadInput);
 }
 
 TEST_CASE("InstanceNormalization normalizes each (n, c) plane", "[nn][InstanceNormalization]") {
   auto x = f32({1, 2, 2}, {1, 3, 2, 2});
-  auto y = run_node(make_node("InstanceNormalization", {}, 3),
-                    {x, f32({2}, {1, 2}), f32({2}, {0, 1})});
+  auto y =
+      run_node(make_node("InstanceNormalization", {}, 3), {x, f32({2}, {1, 2}), f32({2}, {0, 1})});
   const float inv = 1 / std::sqrt(1.00001f);
   CHECK_THAT(values<float>(y[0]), close_to<float>({-inv, inv, 1, 1}));
   CHECK(error_kind([&] {
@@ -97,7 +102,8 @@ TEST_CASE("InstanceNormalization normalizes each (n, c) plane", "[nn][InstanceNo
         }) == ErrorKind::BadInput);
 }
 
-TEST_CASE("LayerNormalization over trailing axes with Mean and InvStdDev", "[nn][LayerNormalization]") {
+TEST_CASE("LayerNormalization over trailing axes with Mean and InvStdDev",
+          "[nn][LayerNormalization]") {
   auto x = f32({2, 3}, {1, 2, 3, 2, 4, 6});
   auto y = run_node(make_node("LayerNormalization", {}, 3),
                     {x, f32({3}, {1, 1, 2}), f32({3}, {0, 0, 1})}, 17, 3);
@@ -138,14 +144,17 @@ TEST_CASE("LRN sums squares over a clipped channel window", "[nn][LRN]") {
   CHECK_THAT(values<float>(y[0]), close_to<float>({1.0f / 6, 2.0f / 14, 3.0f / 10}));
   // Defaults alpha 1e-4, beta 0.75, bias 1.
   y = run_node(make_node("LRN", {{"size", i(1)}}), {x});
-  CHECK_THAT(values<float>(y[0]), close_to<float>({1 / std::pow(1 + 1e-4f, 0.75f),
-                                                   2 / std::pow(1 + 4e-4f, 0.75f),
-                                                   3 / std::pow(1 + 9e-4f, 0.75f)}));
+  CHECK_THAT(values<float>(y[0]),
+             close_to<float>({1 / std::pow(1 + 1e-4f, 0.75f), 2 / std::pow(1 + 4e-4f, 0.75f),
+                              3 / std::pow(1 + 9e-4f, 0.75f)}));
   CHECK(error_kind([&] { run_node(make_node("LRN"), {x}); }) == ErrorKind::BadInput);
-  CHECK(error_kind([&] { run_node(make_node("LRN", {{"size", i(0)}}), {x}); }) == ErrorKind::BadInput);
+  CHECK(error_kind([&] {
+          run_node(make_node("LRN", {{"size", i(0)}}), {x});
+        }) == ErrorKind::BadInput);
 }
 
-TEST_CASE("MeanVarianceNormalization over default and custom axes", "[nn][MeanVarianceNormalization]") {
+TEST_CASE("MeanVarianceNormalization over default and custom axes",
+          "[nn][MeanVarianceNormalization]") {
   // Default axes [0, 2, 3]: statistics per channel across the batch.
   auto y = run_node(make_node("MeanVarianceNormalization"), {f32({2, 1, 1, 2}, {1, 2, 3, 4})});
   const float sd = std::sqrt(1.25f);
@@ -182,16 +191,18 @@ TEST_CASE("Dropout training mode is supported only when deterministic", "[nn][Dr
   CHECK(values<float>(run_node(make_node("Dropout", {{"ratio", f(0)}}), {x}, 6)[0]) ==
         std::vector<float>{1.5f, -2});
   // training_mode from a graph input could be true at run time with a random result.
-  CHECK(error_kind([&] {
-          run_node(make_node("Dropout", {}, 3), {x, f32({}, {0.0f}), ir::Tensor::scalar(false)}, 13);
-        }) == ErrorKind::Unsupported);
+  CHECK(
+      error_kind([&] {
+        run_node(make_node("Dropout", {}, 3), {x, f32({}, {0.0f}), ir::Tensor::scalar(false)}, 13);
+      }) == ErrorKind::Unsupported);
   // Constants: training with ratio 0 is the identity; constant false is inference.
-  auto y = run_with_constants(make_node("Dropout"), x,
-                              {f32({}, {0.0f}), ir::Tensor::scalar(true)}, 13);
+  auto y =
+      run_with_constants(make_node("Dropout"), x, {f32({}, {0.0f}), ir::Tensor::scalar(true)}, 13);
   CHECK(values<float>(y[0]) == std::vector<float>{1.5f, -2});
   y = run_with_constants(make_node("Dropout"), x, {f32({}, {0.5f}), ir::Tensor::scalar(false)}, 13);
   CHECK(values<float>(y[0]) == std::vector<float>{1.5f, -2});
   CHECK(error_kind([&] {
-          run_with_constants(make_node("Dropout"), x, {f32({}, {0.5f}), ir::Tensor::scalar(true)}, 13);
+          run_with_constants(make_node("Dropout"), x, {f32({}, {0.5f}), ir::Tensor::scalar(true)},
+                             13);
         }) == ErrorKind::Unsupported);
 }

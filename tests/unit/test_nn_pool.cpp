@@ -41,7 +41,8 @@ std::vector<float> pool_reference(const PoolCase& c, const ir::Tensor& x, const 
         xi.push_back(at);
       }
       bool inside = true;
-      for (size_t d = 0; d < c.kernel.size(); ++d) inside = inside && xi[2 + d] >= 0 && xi[2 + d] < c.x[2 + d];
+      for (size_t d = 0; d < c.kernel.size(); ++d)
+        inside = inside && xi[2 + d] >= 0 && xi[2 + d] < c.x[2 + d];
       count += include_pad ? in_pads : inside;
       if (!inside) return;
       const double v = in[flat_index(xi, c.x)];
@@ -62,7 +63,8 @@ TEST_CASE("MaxPool 2-D by hand with strides", "[nn][MaxPool]") {
   auto y = run_node(make_node("MaxPool", {{"kernel_shape", ints({2, 2})}}), {x});
   REQUIRE(y[0].shape() == ir::Shape{1, 1, 3, 3});
   CHECK(values<float>(y[0]) == std::vector<float>{6, 7, 8, 10, 11, 12, 14, 15, 16});
-  y = run_node(make_node("MaxPool", {{"kernel_shape", ints({2, 2})}, {"strides", ints({2, 2})}}), {x});
+  y = run_node(make_node("MaxPool", {{"kernel_shape", ints({2, 2})}, {"strides", ints({2, 2})}}),
+               {x});
   CHECK(values<float>(y[0]) == std::vector<float>{6, 8, 14, 16});
 }
 
@@ -70,7 +72,8 @@ TEST_CASE("MaxPool ceil_mode, dilations, pads, auto_pad", "[nn][MaxPool]") {
   const std::vector<float> x5{1, 2, 3, 4, 5};
   CHECK(pool1d("MaxPool", {{"kernel_shape", ints({2})}, {"strides", ints({2})}}, x5) ==
         std::vector<float>{2, 4});
-  CHECK(pool1d("MaxPool", {{"kernel_shape", ints({2})}, {"strides", ints({2})}, {"ceil_mode", i(1)}},
+  CHECK(pool1d("MaxPool",
+               {{"kernel_shape", ints({2})}, {"strides", ints({2})}, {"ceil_mode", i(1)}},
                x5) == std::vector<float>{2, 4, 5});
   CHECK(pool1d("MaxPool", {{"kernel_shape", ints({2})}, {"dilations", ints({2})}}, x5) ==
         std::vector<float>{3, 4, 5});
@@ -116,14 +119,16 @@ TEST_CASE("MaxPool propagates NaN and pools int8 / uint8", "[nn][MaxPool]") {
 }
 
 TEST_CASE("AveragePool divisor: count_include_pad and ceil_mode overhang", "[nn][AveragePool]") {
-  auto attrs = std::map<std::string, ir::Attribute>{{"kernel_shape", ints({2})},
-                                                    {"pads", ints({1, 1})}};
+  auto attrs =
+      std::map<std::string, ir::Attribute>{{"kernel_shape", ints({2})}, {"pads", ints({1, 1})}};
   CHECK(pool1d("AveragePool", attrs, {1, 2, 3}) == std::vector<float>{1, 1.5f, 2.5f, 3});
   attrs["count_include_pad"] = i(1);
   CHECK(pool1d("AveragePool", attrs, {1, 2, 3}) == std::vector<float>{0.5f, 1.5f, 2.5f, 1.5f});
   // kernel 3, stride 2, pads [0, 1], ceil_mode: the last window [5, pad, beyond] counts the pad
   // but not the part beyond it when count_include_pad is set.
-  attrs = {{"kernel_shape", ints({3})}, {"strides", ints({2})}, {"pads", ints({0, 1})},
+  attrs = {{"kernel_shape", ints({3})},
+           {"strides", ints({2})},
+           {"pads", ints({0, 1})},
            {"ceil_mode", i(1)}};
   CHECK(pool1d("AveragePool", attrs, {1, 2, 3, 4, 5}) == std::vector<float>{2, 4, 5});
   attrs["count_include_pad"] = i(1);
@@ -144,8 +149,9 @@ TEST_CASE("LpPool p-norms with zero padding", "[nn][LpPool]") {
              close_to<float>({3, 5}));
   CHECK_THAT(pool1d("LpPool", {{"kernel_shape", ints({2})}, {"p", i(3)}}, {1, 2}),
              close_to<float>({std::cbrt(9.0f)}));
-  CHECK(error_kind([&] { pool1d("LpPool", {{"kernel_shape", ints({2})}, {"p", i(0)}}, {1, 2}); }) ==
-        ErrorKind::BadInput);
+  CHECK(error_kind([&] {
+          pool1d("LpPool", {{"kernel_shape", ints({2})}, {"p", i(0)}}, {1, 2});
+        }) == ErrorKind::BadInput);
 }
 
 TEST_CASE("Global pools reduce every spatial position", "[nn][GlobalPool]") {
@@ -160,10 +166,12 @@ TEST_CASE("Global pools reduce every spatial position", "[nn][GlobalPool]") {
              close_to<float>({10, 10}));
   auto x3 = f32({1, 1, 2, 1, 2}, {1, 2, 3, 6});
   CHECK(run_node(make_node("GlobalAveragePool"), {x3})[0].shape() == ir::Shape{1, 1, 1, 1, 1});
-  CHECK(error_kind([&] { run_node(make_node("GlobalMaxPool"), {f32({1, 1, 0}, {})}); }) ==
-        ErrorKind::BadInput);
-  CHECK(error_kind([&] { run_node(make_node("GlobalAveragePool"), {f32({1, 2}, {1, 2})}); }) ==
-        ErrorKind::BadInput);
+  CHECK(error_kind([&] {
+          run_node(make_node("GlobalMaxPool"), {f32({1, 1, 0}, {})});
+        }) == ErrorKind::BadInput);
+  CHECK(error_kind([&] {
+          run_node(make_node("GlobalAveragePool"), {f32({1, 2}, {1, 2})});
+        }) == ErrorKind::BadInput);
 }
 
 TEST_CASE("Pools match a textbook loop on random 2-D cases", "[nn][MaxPool][AveragePool]") {
@@ -206,36 +214,44 @@ TEST_CASE("Pools match a textbook loop on random 2-D cases", "[nn][MaxPool][Aver
 TEST_CASE("Pools reject malformed and version-foreign attributes", "[nn][MaxPool][AveragePool]") {
   auto x = f32({1, 1, 4}, {1, 2, 3, 4});
   CHECK(error_kind([&] { run_node(make_node("MaxPool"), {x}); }) == ErrorKind::BadInput);
-  CHECK(error_kind([&] { run_node(make_node("MaxPool", {{"kernel_shape", ints({2, 2})}}), {x}); }) ==
-        ErrorKind::BadInput);
+  CHECK(error_kind([&] {
+          run_node(make_node("MaxPool", {{"kernel_shape", ints({2, 2})}}), {x});
+        }) == ErrorKind::BadInput);
   CHECK(error_kind([&] {
           run_node(make_node("MaxPool", {{"kernel_shape", ints({2})}, {"dilations", ints({2})}}),
                    {x}, 8);
         }) == ErrorKind::BadInput);
   CHECK(error_kind([&] {
-          run_node(make_node("AveragePool", {{"kernel_shape", ints({2})}, {"dilations", ints({2})}}),
-                   {x});
+          run_node(
+              make_node("AveragePool", {{"kernel_shape", ints({2})}, {"dilations", ints({2})}}),
+              {x});
         }) == ErrorKind::BadInput);
-  CHECK(error_kind([&] {
-          run_node(make_node("MaxPool", {{"kernel_shape", ints({2})}, {"storage_order", i(2)}}), {x});
-        }) == ErrorKind::BadInput);
-  CHECK(error_kind([&] {
-          run_node(make_node("MaxPool", {{"kernel_shape", ints({2})}, {"auto_pad", s("SAME")}}), {x});
-        }) == ErrorKind::BadInput);
-  CHECK(error_kind([&] {
-          run_node(make_node("MaxPool", {{"kernel_shape", ints({2})}, {"pads", ints({-1, 0})}}), {x});
-        }) == ErrorKind::BadInput);
-  CHECK(error_kind([&] {
-          run_node(make_node("MaxPool", {{"kernel_shape", ints({2})}, {"strides", ints({0})}}), {x});
-        }) == ErrorKind::BadInput);
+  CHECK(
+      error_kind([&] {
+        run_node(make_node("MaxPool", {{"kernel_shape", ints({2})}, {"storage_order", i(2)}}), {x});
+      }) == ErrorKind::BadInput);
+  CHECK(
+      error_kind([&] {
+        run_node(make_node("MaxPool", {{"kernel_shape", ints({2})}, {"auto_pad", s("SAME")}}), {x});
+      }) == ErrorKind::BadInput);
+  CHECK(
+      error_kind([&] {
+        run_node(make_node("MaxPool", {{"kernel_shape", ints({2})}, {"pads", ints({-1, 0})}}), {x});
+      }) == ErrorKind::BadInput);
+  CHECK(
+      error_kind([&] {
+        run_node(make_node("MaxPool", {{"kernel_shape", ints({2})}, {"strides", ints({0})}}), {x});
+      }) == ErrorKind::BadInput);
   CHECK(error_kind([&] {
           run_node(make_node("MaxPool", {{"kernel_shape", ints({1 << 20, 1 << 20, 1 << 20})}}),
                    {f32({1, 1, 1, 1, 1}, {1})});
         }) == ErrorKind::BadInput);
   auto i32 = ir::Tensor::from_vector<int32_t>({1, 1, 2}, {1, 2});
-  CHECK(error_kind([&] { run_node(make_node("MaxPool", {{"kernel_shape", ints({2})}}), {i32}); }) ==
-        ErrorKind::Unsupported);
+  CHECK(error_kind([&] {
+          run_node(make_node("MaxPool", {{"kernel_shape", ints({2})}}), {i32});
+        }) == ErrorKind::Unsupported);
   auto i8 = ir::Tensor::from_vector<int8_t>({1, 1, 2}, {1, 2});
-  CHECK(error_kind([&] { run_node(make_node("AveragePool", {{"kernel_shape", ints({2})}}), {i8}); }) ==
-        ErrorKind::Unsupported);
+  CHECK(error_kind([&] {
+          run_node(make_node("AveragePool", {{"kernel_shape", ints({2})}}), {i8});
+        }) == ErrorKind::Unsupported);
 }

@@ -59,7 +59,8 @@ inline int64_t flat_index(const std::vector<int64_t>& idx, const ir::Shape& shap
 }
 
 // Calls fn(idx) for every multi-index of `shape` (none when a dim is 0).
-inline void for_each_index(const ir::Shape& shape, const std::function<void(const std::vector<int64_t>&)>& fn) {
+inline void for_each_index(const ir::Shape& shape,
+                           const std::function<void(const std::vector<int64_t>&)>& fn) {
   for (int64_t d : shape) {
     if (d == 0) return;
   }

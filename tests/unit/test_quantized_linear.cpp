@@ -3,9 +3,11 @@
 #include "runtime/reference/kernels/quantized_common.h"
 #include "test_quantized_util.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <random>
 
 using namespace hone;
 using hone::test::f32;
@@ -70,12 +72,30 @@ TEST_CASE("requantize rounds the exact product half to even and saturates", "[qu
   CHECK(quant::requantize(1, 300.0f, -128, kInt8) == 127);
   CHECK(quant::requantize(1, std::ldexp(1.0f, 24), -128, kInt8) == 127);  // M >= 2^23
   CHECK(quant::requantize(-1, std::ldexp(1.0f, 24), 255, kUInt8) == 0);
-  CHECK(quant::requantize(7, 1.5f, 0, kInt8) == 10);        // 10.5 -> 10
+  CHECK(quant::requantize(7, 1.5f, 0, kInt8) == 10);  // 10.5 -> 10
   // acc = 5 * 2^24 + 1, M = 2^-25: exactly 2.5 + 2^-25 -> 3. A float32 product would first
   // round acc to 5 * 2^24 and then tie to 2.
   CHECK(quant::requantize(83886081, std::ldexp(1.0f, -25), 0, kInt8) == 3);
   // A subnormal multiplier is still exact: 2^30 * 2^-140 rounds to 0.
   CHECK(quant::requantize(1 << 30, std::ldexp(1.0f, -140), 0, kInt8) == 0);
+}
+
+TEST_CASE("requantize equals the double product while |acc| < 2^29", "[quantized]") {
+  // For |acc| < 2^29, double(acc) * double(M) has at most 29 + 24 significant bits, so it is
+  // exact and rounding it must agree with the int64 shift path for every multiplier. Small
+  // accumulators and power-of-two multipliers make ties frequent.
+  std::mt19937 rng(1234);
+  std::uniform_int_distribution<int32_t> acc_dist(-(1 << 29) + 1, (1 << 29) - 1);
+  std::uniform_real_distribution<float> mant(1.0f, 2.0f);
+  std::uniform_int_distribution<int> exp_dist(-40, 40);
+  const quant::QRange wide{std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
+  for (int i = 0; i < 20000; ++i) {
+    const int32_t acc = i % 4 == 0 ? acc_dist(rng) % 4096 : acc_dist(rng);
+    const float m = std::ldexp(i % 3 == 0 ? 1.0f : mant(rng), exp_dist(rng));
+    const double expect = std::clamp(quant::round_half_even(double(acc) * double(m)) + 7.0,
+                                     double(wide.lo), double(wide.hi));
+    REQUIRE(quant::requantize(acc, m, 7, wide) == static_cast<int32_t>(expect));
+  }
 }
 
 TEST_CASE("requant_multiplier is fl32(fl32(a * b) / y) as numpy computes it", "[quantized]") {
@@ -105,7 +125,8 @@ TEST_CASE("QuantizeLinear rounds x / scale half to even", "[quantized]") {
   CHECK(ints(y2[0]) == std::vector<int>{2, 4, -2});
 }
 
-TEST_CASE("QuantizeLinear saturates at int8 and uint8 limits with zero points at range ends", "[quantized]") {
+TEST_CASE("QuantizeLinear saturates at int8 and uint8 limits with zero points at range ends",
+          "[quantized]") {
   auto y = run_node(quantize_node(),
                     {f32({8}, {-1.0f, 0.0f, 254.4f, 255.5f, 1e9f, INFINITY, -INFINITY, NAN}),
                      ir::Tensor::scalar(1.0f), ir::Tensor::scalar<int8_t>(-128)});
@@ -116,7 +137,8 @@ TEST_CASE("QuantizeLinear saturates at int8 and uint8 limits with zero points at
 }
 
 TEST_CASE("QuantizeLinear without a zero point produces uint8 around 0", "[quantized]") {
-  auto y = run_node(quantize_node(1, 2), {f32({3}, {-1.0f, 1.5f, 300.0f}), ir::Tensor::scalar(1.0f)});
+  auto y =
+      run_node(quantize_node(1, 2), {f32({3}, {-1.0f, 1.5f, 300.0f}), ir::Tensor::scalar(1.0f)});
   REQUIRE(y[0].dtype() == ir::DType::UInt8);
   CHECK(ints(y[0]) == std::vector<int>{0, 2, 255});
 }
@@ -143,18 +165,24 @@ TEST_CASE("QuantizeLinear rejects malformed scales, zero points and axes", "[qua
   };
   auto zp3 = u8({3}, {0, 0, 0});
   CHECK(run(quantize_node(1), {x, f32({2}, {1, 1}), u8({2}, {0, 0})}) == ErrorKind::BadInput);
-  CHECK(run(quantize_node(1), {x, f32({3}, {1, 1, 1}), ir::Tensor::scalar<uint8_t>(0)}) == ErrorKind::BadInput);
+  CHECK(run(quantize_node(1), {x, f32({3}, {1, 1, 1}), ir::Tensor::scalar<uint8_t>(0)}) ==
+        ErrorKind::BadInput);
   CHECK(run(quantize_node(2), {x, f32({3}, {1, 1, 1}), zp3}) == ErrorKind::BadInput);
   CHECK(run(quantize_node(-3), {x, f32({3}, {1, 1, 1}), zp3}) == ErrorKind::BadInput);
-  CHECK(run(quantize_node(1), {x, f32({1, 3}, {1, 1, 1}), u8({1, 3}, {0, 0, 0})}) == ErrorKind::BadInput);
-  CHECK(run(quantize_node(), {x, ir::Tensor::scalar(0.0f), ir::Tensor::scalar<uint8_t>(0)}) == ErrorKind::BadInput);
-  CHECK(run(quantize_node(), {x, ir::Tensor::scalar(-1.0f), ir::Tensor::scalar<uint8_t>(0)}) == ErrorKind::BadInput);
-  CHECK(run(quantize_node(), {x, ir::Tensor::scalar(NAN), ir::Tensor::scalar<uint8_t>(0)}) == ErrorKind::BadInput);
+  CHECK(run(quantize_node(1), {x, f32({1, 3}, {1, 1, 1}), u8({1, 3}, {0, 0, 0})}) ==
+        ErrorKind::BadInput);
+  CHECK(run(quantize_node(), {x, ir::Tensor::scalar(0.0f), ir::Tensor::scalar<uint8_t>(0)}) ==
+        ErrorKind::BadInput);
+  CHECK(run(quantize_node(), {x, ir::Tensor::scalar(-1.0f), ir::Tensor::scalar<uint8_t>(0)}) ==
+        ErrorKind::BadInput);
+  CHECK(run(quantize_node(), {x, ir::Tensor::scalar(NAN), ir::Tensor::scalar<uint8_t>(0)}) ==
+        ErrorKind::BadInput);
   // Opset 10 has no axis: a 1-D scale of several values is malformed there.
   CHECK(run(quantize_node(1), {x, f32({3}, {1, 1, 1}), zp3}, 10) == ErrorKind::BadInput);
-  CHECK(run(quantize_node(), {u8({1}, {1}), ir::Tensor::scalar(1.0f), ir::Tensor::scalar<uint8_t>(0)}) ==
+  CHECK(run(quantize_node(), {u8({1}, {1}), ir::Tensor::scalar(1.0f),
+                              ir::Tensor::scalar<uint8_t>(0)}) == ErrorKind::Unsupported);
+  CHECK(run(quantize_node(), {x, ir::Tensor::scalar(1.0f), i32({}, {0})}) ==
         ErrorKind::Unsupported);
-  CHECK(run(quantize_node(), {x, ir::Tensor::scalar(1.0f), i32({}, {0})}) == ErrorKind::Unsupported);
 }
 
 // ------------------------------------------------------------------------ DequantizeLinear
@@ -178,8 +206,9 @@ TEST_CASE("DequantizeLinear of int32 has no zero point", "[quantized]") {
   CHECK(values<float>(y[0]) == std::vector<float>{50.0f, -1e9f});
   auto y0 = run_node(dequantize_node(), {x, ir::Tensor::scalar(0.5f), i32({}, {0})});
   CHECK(values<float>(y0[0]) == std::vector<float>{50.0f, -1e9f});
-  CHECK(thrown_kind([&] { run_node(dequantize_node(), {x, ir::Tensor::scalar(0.5f), i32({}, {1})}); }) ==
-        ErrorKind::BadInput);
+  CHECK(thrown_kind([&] {
+          run_node(dequantize_node(), {x, ir::Tensor::scalar(0.5f), i32({}, {1})});
+        }) == ErrorKind::BadInput);
 }
 
 TEST_CASE("DequantizeLinear rejects mismatched zero points and scales", "[quantized]") {
@@ -187,10 +216,12 @@ TEST_CASE("DequantizeLinear rejects mismatched zero points and scales", "[quanti
   CHECK(thrown_kind([&] {
           run_node(dequantize_node(), {x, ir::Tensor::scalar(1.0f), ir::Tensor::scalar<int8_t>(0)});
         }) == ErrorKind::BadInput);
-  CHECK(thrown_kind([&] { run_node(dequantize_node(), {x, f32({3}, {1, 1, 1}), u8({3}, {0, 0, 0})}); }) ==
-        ErrorKind::BadInput);
-  CHECK(thrown_kind([&] { run_node(dequantize_node(1, 2), {x, ir::Tensor::scalar(INFINITY)}); }) ==
-        ErrorKind::BadInput);
+  CHECK(thrown_kind([&] {
+          run_node(dequantize_node(), {x, f32({3}, {1, 1, 1}), u8({3}, {0, 0, 0})});
+        }) == ErrorKind::BadInput);
+  CHECK(thrown_kind([&] {
+          run_node(dequantize_node(1, 2), {x, ir::Tensor::scalar(INFINITY)});
+        }) == ErrorKind::BadInput);
 }
 
 // ------------------------------------------------------------------- DynamicQuantizeLinear
@@ -217,7 +248,8 @@ TEST_CASE("DynamicQuantizeLinear on mixed-sign input (ONNX example)", "[quantize
 }
 
 TEST_CASE("DynamicQuantizeLinear on all-positive input has zero point 0", "[quantized]") {
-  auto r = dynamic_quantize(f32({3, 4}, {1, 2.1f, 1.3f, 2.5f, 3.34f, 4, 1.5f, 2.6f, 3.9f, 4, 3, 2.345f}));
+  auto r = dynamic_quantize(
+      f32({3, 4}, {1, 2.1f, 1.3f, 2.5f, 3.34f, 4, 1.5f, 2.6f, 3.9f, 4, 3, 2.345f}));
   CHECK(r.scale == 4.0f / 255.0f);
   CHECK(r.zero_point == 0);
   CHECK(r.y == std::vector<int>{64, 134, 83, 159, 213, 255, 96, 166, 249, 255, 191, 149});

@@ -21,7 +21,8 @@ ir::Tensor one(float s) { return ir::Tensor::scalar(s); }
 struct QMatMul {
   ir::Tensor a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp;
   std::vector<ir::Tensor> run() const {
-    return run_node(make_node("QLinearMatMul", {}, 8), {a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp});
+    return run_node(make_node("QLinearMatMul", {}, 8),
+                    {a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp});
   }
 };
 }  // namespace
@@ -42,7 +43,8 @@ TEST_CASE("MatMulInteger int8 with per-row A and per-column B zero points", "[qu
   CHECK(ints(y[0]) == std::vector<int>{7, 8, 9, 51, 56, 61});
 }
 
-TEST_CASE("MatMulInteger follows numpy.matmul batch broadcasting and 1-D promotion", "[quantized]") {
+TEST_CASE("MatMulInteger follows numpy.matmul batch broadcasting and 1-D promotion",
+          "[quantized]") {
   auto eye = u8({2, 2}, {1, 0, 0, 1});
   auto batched = matmul_integer({u8({2, 1, 2}, {1, 2, 3, 4}), eye});
   CHECK(batched[0].shape() == ir::Shape{2, 1, 2});
@@ -67,7 +69,8 @@ TEST_CASE("MatMulInteger follows numpy.matmul batch broadcasting and 1-D promoti
 
 TEST_CASE("MatMulInteger int32 accumulation wraps around", "[quantized]") {
   constexpr int64_t k = 33100;  // 255 * 255 * 33100 = 2152327500 > 2^31 - 1
-  auto y = matmul_integer({u8({1, k}, std::vector<uint8_t>(k, 255)), u8({k, 1}, std::vector<uint8_t>(k, 255))});
+  auto y = matmul_integer(
+      {u8({1, k}, std::vector<uint8_t>(k, 255)), u8({k, 1}, std::vector<uint8_t>(k, 255))});
   CHECK(ints(y[0]) == std::vector<int>{static_cast<int>(2152327500LL - 4294967296LL)});
 }
 
@@ -75,19 +78,25 @@ TEST_CASE("MatMulInteger rejects malformed zero points and shapes", "[quantized]
   auto a = u8({2, 3}, {1, 2, 3, 4, 5, 6});
   auto b = u8({3, 2}, {1, 2, 3, 4, 5, 6});
   auto run = [&](std::vector<ir::Tensor> in) { return thrown_kind([&] { matmul_integer(in); }); };
-  CHECK(run({a, b, u8({3}, {0, 0, 0})}) == ErrorKind::BadInput);                 // per-row needs M = 2
-  CHECK(run({a, b, u8({2, 1}, {0, 0}), u8({2, 1}, {0, 0})}) == ErrorKind::BadInput);  // B needs [1, N]
-  CHECK(run({a, b, u8({2, 3}, {0, 0, 0, 0, 0, 0})}) == ErrorKind::BadInput);     // not per row
-  CHECK(run({a, b, i8({}, {0})}) == ErrorKind::BadInput);                        // dtype != A's
-  CHECK(run({a, a}) == ErrorKind::BadInput);                                     // K mismatch
+  CHECK(run({a, b, u8({3}, {0, 0, 0})}) == ErrorKind::BadInput);  // per-row needs M = 2
+  CHECK(run({a, b, u8({2, 1}, {0, 0}), u8({2, 1}, {0, 0})}) ==
+        ErrorKind::BadInput);                                                 // B needs [1, N]
+  CHECK(run({a, b, u8({2, 3}, {0, 0, 0, 0, 0, 0})}) == ErrorKind::BadInput);  // not per row
+  CHECK(run({a, b, i8({}, {0})}) == ErrorKind::BadInput);                     // dtype != A's
+  CHECK(run({a, a}) == ErrorKind::BadInput);                                  // K mismatch
   CHECK(run({a, f32({3, 2}, {1, 2, 3, 4, 5, 6})}) == ErrorKind::Unsupported);
 }
 
 // --------------------------------------------------------------------------- QLinearMatMul
 TEST_CASE("QLinearMatMul uint8 (ONNX example)", "[quantized]") {
-  QMatMul q{u8({2, 4}, {208, 236, 0, 238, 3, 214, 255, 29}), f32({1}, {0.0066f}), u8({1}, {113}),
-            u8({4, 3}, {152, 51, 244, 60, 26, 255, 0, 127, 246, 127, 254, 247}), f32({1}, {0.00705f}),
-            u8({1}, {114}), f32({1}, {0.0107f}), u8({1}, {118})};
+  QMatMul q{u8({2, 4}, {208, 236, 0, 238, 3, 214, 255, 29}),
+            f32({1}, {0.0066f}),
+            u8({1}, {113}),
+            u8({4, 3}, {152, 51, 244, 60, 26, 255, 0, 127, 246, 127, 254, 247}),
+            f32({1}, {0.00705f}),
+            u8({1}, {114}),
+            f32({1}, {0.0107f}),
+            u8({1}, {118})};
   auto y = q.run();
   REQUIRE(y[0].shape() == ir::Shape{2, 3});
   CHECK(ints(y[0]) == std::vector<int>{168, 115, 255, 1, 66, 151});
@@ -105,20 +114,32 @@ TEST_CASE("QLinearMatMul saturates at the output type's limits", "[quantized]") 
   QMatMul hi{u8({1, 1}, {255}), one(1), u0, u8({1, 1}, {255}), one(1), u0, one(1), u0};
   CHECK(ints(hi.run()[0]) == std::vector<int>{255});
   // (-128 - 127) * (127 - -128) = -65025 -> int8 -128
-  QMatMul lo{i8({1, 1}, {-128}), one(1), ir::Tensor::scalar<int8_t>(127), i8({1, 1}, {127}), one(1),
-             ir::Tensor::scalar<int8_t>(-128), one(1), ir::Tensor::scalar<int8_t>(0)};
+  QMatMul lo{i8({1, 1}, {-128}),
+             one(1),
+             ir::Tensor::scalar<int8_t>(127),
+             i8({1, 1}, {127}),
+             one(1),
+             ir::Tensor::scalar<int8_t>(-128),
+             one(1),
+             ir::Tensor::scalar<int8_t>(0)};
   CHECK(ints(lo.run()[0]) == std::vector<int>{-128});
 }
 
 TEST_CASE("QLinearMatMul per-row a_scale and per-column b_scale", "[quantized]") {
   auto z = ir::Tensor::scalar<int8_t>(0);
   // acc = [6, 6]; column multipliers 1 and 0.5
-  QMatMul cols{i8({1, 2}, {2, 4}), one(1), z, i8({2, 2}, {1, 1, 1, 1}), f32({2}, {1.0f, 0.5f}),
-               i8({2}, {0, 0}), one(1), z};
+  QMatMul cols{i8({1, 2}, {2, 4}),     one(1),          z,      i8({2, 2}, {1, 1, 1, 1}),
+               f32({2}, {1.0f, 0.5f}), i8({2}, {0, 0}), one(1), z};
   CHECK(ints(cols.run()[0]) == std::vector<int>{6, 3});
   // acc = [5, 5]; row multipliers 1 / 2 and 3 / 2: 2.5 -> 2, 7.5 -> 8
-  QMatMul rows{i8({2, 1}, {1, 1}), f32({2}, {1.0f, 3.0f}), i8({2}, {0, 0}), i8({1, 1}, {5}), one(1), z,
-               one(2), z};
+  QMatMul rows{i8({2, 1}, {1, 1}),
+               f32({2}, {1.0f, 3.0f}),
+               i8({2}, {0, 0}),
+               i8({1, 1}, {5}),
+               one(1),
+               z,
+               one(2),
+               z};
   CHECK(ints(rows.run()[0]) == std::vector<int>{2, 8});
 }
 

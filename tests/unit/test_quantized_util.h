@@ -20,10 +20,18 @@ inline ErrorKind thrown_kind(const std::function<void()>& f) {
   return ErrorKind::Internal;
 }
 
-inline ir::Tensor u8(ir::Shape shape, std::vector<uint8_t> v) { return ir::Tensor::from_vector(std::move(shape), v); }
-inline ir::Tensor i8(ir::Shape shape, std::vector<int8_t> v) { return ir::Tensor::from_vector(std::move(shape), v); }
-inline ir::Tensor i32(ir::Shape shape, std::vector<int32_t> v) { return ir::Tensor::from_vector(std::move(shape), v); }
-inline ir::Tensor f32(ir::Shape shape, std::vector<float> v) { return ir::Tensor::from_vector(std::move(shape), v); }
+inline ir::Tensor u8(ir::Shape shape, std::vector<uint8_t> v) {
+  return ir::Tensor::from_vector(std::move(shape), v);
+}
+inline ir::Tensor i8(ir::Shape shape, std::vector<int8_t> v) {
+  return ir::Tensor::from_vector(std::move(shape), v);
+}
+inline ir::Tensor i32(ir::Shape shape, std::vector<int32_t> v) {
+  return ir::Tensor::from_vector(std::move(shape), v);
+}
+inline ir::Tensor f32(ir::Shape shape, std::vector<float> v) {
+  return ir::Tensor::from_vector(std::move(shape), v);
+}
 
 // Values of an int8 / uint8 / int32 tensor as int (so CHECKs print numbers, not characters).
 inline std::vector<int> ints(const ir::Tensor& t) {

@@ -125,3 +125,15 @@ TEST_CASE("TopK before opset 10 reads k from the attribute; K is validated", "[r
   CHECK(error_kind([&] { run("TopK", {}, {x, i64({1}, {-1})}, 11, 2); }) == ErrorKind::BadInput);
   CHECK(error_kind([&] { run("TopK", {}, {x}, 9, 2); }) == ErrorKind::BadInput);  // no k
 }
+
+TEST_CASE("Along-axis ops accept zero-size tensors", "[reduce]") {
+  const ir::Tensor empty = f32({2, 0}, {});
+  CHECK(run("Softmax", {}, {empty}, 13)[0].shape() == ir::Shape{2, 0});
+  CHECK(run("LogSoftmax", {{"axis", i(0)}}, {empty}, 11)[0].shape() == ir::Shape{2, 0});
+  CHECK(run("CumSum", {}, {empty, i64({}, {1})}, 14)[0].shape() == ir::Shape{2, 0});
+  auto top = run("TopK", {{"axis", i(0)}}, {empty, i64({1}, {1})}, 11, 2);
+  CHECK(top[0].shape() == ir::Shape{1, 0});
+  CHECK(top[1].shape() == ir::Shape{1, 0});
+  auto none = run("TopK", {}, {f32({2, 3}, {1, 2, 3, 4, 5, 6}), i64({1}, {0})}, 11, 2);
+  CHECK(none[0].shape() == ir::Shape{2, 0});
+}

@@ -90,6 +90,16 @@ void check_window_attrs(const ir::Node& node, int64_t n) {
   if (ap != "NOTSET" && ap != "SAME_UPPER" && ap != "SAME_LOWER" && ap != "VALID") {
     throw bad_input("auto_pad '{}' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID", ap);
   }
+  // Bounded so that (k-1)*d + 1, the padded extent and (out-1)*stride cannot overflow int64.
+  constexpr int64_t kMaxExtent = int64_t{1} << 30;
+  for (const char* key : {"strides", "dilations", "kernel_shape", "pads", "output_padding"}) {
+    if (!node.has_attr(key)) continue;
+    for (int64_t v : node.attr_ints(key)) {
+      if (v < 0 || v > kMaxExtent) {
+        throw bad_input("attribute '{}' value {} is outside [0, 2^30]", key, v);
+      }
+    }
+  }
   if (n < 0) return;
   auto check_len = [&](const char* key, size_t want) {
     if (node.has_attr(key) && node.attr_ints(key).size() != want) {
@@ -118,15 +128,10 @@ WindowGeometry window_geometry(const ir::Node& node, const std::vector<int64_t>&
   g.pads_end.assign(n, 0);
   g.out_spatial.assign(n, 0);
   for (size_t i = 0; i < n; ++i) {
-    // Bounded so that (k-1)*d + 1 and the padded extent cannot overflow int64.
+    // check_window_attrs bounded the attributes; W's kernel dims come from a tensor.
     constexpr int64_t kMaxExtent = int64_t{1} << 30;
-    for (int64_t v : {g.strides[i], g.dilations[i], kernel[i]}) {
-      if (v <= 0 || v > kMaxExtent) {
-        throw bad_input("strides, dilations and kernel sizes must be in [1, 2^30], got {}", v);
-      }
-    }
-    if (pads[i] > kMaxExtent || pads[i + n] > kMaxExtent) {
-      throw bad_input("pads must be at most 2^30");
+    if (g.strides[i] <= 0 || g.dilations[i] <= 0 || kernel[i] <= 0 || kernel[i] > kMaxExtent) {
+      throw bad_input("strides, dilations and kernel sizes must be in [1, 2^30]");
     }
     const int64_t eff_k = (kernel[i] - 1) * g.dilations[i] + 1;
     if (ap == "SAME_UPPER" || ap == "SAME_LOWER") {

@@ -63,6 +63,23 @@ inline void check_attr_magnitudes(const ir::Node& node, std::initializer_list<co
   }
 }
 
+// BadInput unless the product of t's nonzero dims is bounded like a tensor's element count.
+// checked_numel stops checking at a zero dim, so an empty [0, 2^40, 2^40] would otherwise let
+// products of dims overflow. Run kernels call this on their inputs and return early on empty
+// outputs; together that keeps every dim product they form within int64.
+inline void require_sane_dims(const ir::Tensor* t) {
+  if (!t) return;
+  ir::Shape nonzero;
+  for (int64_t d : t->shape()) {
+    if (d != 0) nonzero.push_back(d);
+  }
+  ir::checked_numel(nonzero);
+}
+
+inline void require_sane_inputs(const KernelArgs& a) {
+  for (const ir::Tensor* t : a.inputs) require_sane_dims(t);
+}
+
 // Dims 2.. of an (N x C x D1 x ... x Dn) shape.
 inline std::vector<int64_t> spatial_dims(const ir::Shape& s) {
   return s.size() > 2 ? std::vector<int64_t>(s.begin() + 2, s.end()) : std::vector<int64_t>{};

@@ -6,7 +6,6 @@
 namespace hone::runtime::reference::kernels {
 
 namespace {
-using nn::acc_t;
 
 // Shapes shared by Conv (W: M x C/group x k...) and ConvTranspose (W: C x M/group x k...).
 struct ConvShape {
@@ -50,9 +49,13 @@ ConvShape conv_shape(const KernelArgs& a, bool transposed) {
     throw bad_input("kernel_shape {} does not match W {}",
                     ir::shape_str(a.node.attr_ints("kernel_shape")), ir::shape_str(w.shape()));
   }
-  const int64_t w_in = transposed ? w.dim(0) : w.dim(1) * s.group;
-  s.out_channels = transposed ? w.dim(1) * s.group : w.dim(0);
-  if (w_in != s.in_channels || s.in_channels % s.group != 0 || s.out_channels % s.group != 0) {
+  // Conv: W is M x C/group; ConvTranspose: W is C x M/group.
+  const bool divides =
+      s.group <= std::max<int64_t>(s.in_channels, 1) && s.in_channels % s.group == 0;
+  const int64_t w_in = transposed ? w.dim(0) : w.dim(1);
+  const int64_t want_in = transposed ? s.in_channels : s.in_channels / s.group;
+  s.out_channels = transposed ? ir::checked_numel({w.dim(1), s.group}) : w.dim(0);
+  if (!divides || w_in != want_in || s.out_channels % s.group != 0) {
     throw bad_input("X has {} channels, W {} and group {} do not match it", s.in_channels,
                     ir::shape_str(w.shape()), s.group);
   }
@@ -82,7 +85,7 @@ void store_all(const std::vector<double>& acc, T* out) {
 template <typename T>
 void conv(const KernelArgs& a, const ConvShape& s, const WindowGeometry& g, ir::Tensor& y) {
   const int64_t cg = s.in_channels / s.group, mg = s.out_channels / s.group;
-  const int64_t k = cg * ir::checked_numel(s.kernel);
+  const int64_t k = ir::checked_numel({cg, ir::checked_numel(s.kernel)});
   const int64_t positions = ir::checked_numel(g.out_spatial);
   const int64_t image = ir::checked_numel(s.in_spatial);
   std::vector<T> cols(static_cast<size_t>(ir::checked_numel({k, positions})));
@@ -133,8 +136,8 @@ WindowGeometry conv_transpose_geometry(const ir::Node& node, const ConvShape& s)
       throw bad_input("output_padding {} must be >= 0 and below the stride or dilation",
                       out_pad[i]);
     }
-    const int64_t full = g.strides[i] * (s.in_spatial[i] - 1) + out_pad[i] +
-                         (s.kernel[i] - 1) * g.dilations[i] + 1;
+    const int64_t full =
+        g.strides[i] * (s.in_spatial[i] - 1) + out_pad[i] + (s.kernel[i] - 1) * g.dilations[i] + 1;
     const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
     if (!out_shape.empty() || same) {
       const int64_t size = !out_shape.empty() ? out_shape[i] : s.in_spatial[i] * g.strides[i];
@@ -173,10 +176,9 @@ void conv_transpose(const KernelArgs& a, const ConvShape& s, const WindowGeometr
   for (int64_t n = 0; n < s.batch; ++n) {
     for (int64_t grp = 0; grp < s.group; ++grp) {
       std::fill(cols.begin(), cols.end(), 0.0);
-      nn::matmul_accumulate(rows, positions, cg, nn::transposed(w + grp * cg * rows, rows),
-                            nn::row_major(x + (n * s.in_channels + grp * cg) * positions,
-                                          positions),
-                            cols.data());
+      nn::matmul_accumulate(
+          rows, positions, cg, nn::transposed(w + grp * cg * rows, rows),
+          nn::row_major(x + (n * s.in_channels + grp * cg) * positions, positions), cols.data());
       fill_bias<T>(a.opt(2), grp * mg, mg, image, acc);
       col2im(cols.data(), mg, g, acc.data());
       store_all(acc, out + (n * s.out_channels + grp * mg) * image);
@@ -197,23 +199,27 @@ void check_Conv(const KernelInfo& info) {
 }
 
 void run_Conv(KernelArgs& a) {
+  nn::require_sane_inputs(a);
   const ConvShape s = conv_shape(a, /*transposed=*/false);
   const WindowGeometry g = window_geometry(a.node, s.in_spatial, s.kernel);
   ir::Tensor y = ir::Tensor::zeros(a.in(0).dtype(), output_shape(s, g.out_spatial));
-  nn::visit_float(y.dtype(), [&]<typename T>() { conv<T>(a, s, g, y); });
+  if (y.numel() != 0) nn::visit_float(y.dtype(), [&]<typename T>() { conv<T>(a, s, g, y); });
   a.outputs[0] = std::move(y);
 }
 
 void check_ConvTranspose(const KernelInfo& info) {
-  check_conv_attrs(info, {"kernel_shape", "strides", "dilations", "pads", "output_padding",
-                          "output_shape"});
+  check_conv_attrs(
+      info, {"kernel_shape", "strides", "dilations", "pads", "output_padding", "output_shape"});
 }
 
 void run_ConvTranspose(KernelArgs& a) {
+  nn::require_sane_inputs(a);
   const ConvShape s = conv_shape(a, /*transposed=*/true);
   const WindowGeometry g = conv_transpose_geometry(a.node, s);
   ir::Tensor y = ir::Tensor::zeros(a.in(0).dtype(), output_shape(s, g.in_spatial));
-  nn::visit_float(y.dtype(), [&]<typename T>() { conv_transpose<T>(a, s, g, y); });
+  if (y.numel() != 0) {
+    nn::visit_float(y.dtype(), [&]<typename T>() { conv_transpose<T>(a, s, g, y); });
+  }
   a.outputs[0] = std::move(y);
 }
 

@@ -32,8 +32,9 @@ void check_dropout12(const KernelInfo& info) {
   if (mode && scalar_value(*mode, "training_mode") == 0.0) return;
   const ir::Tensor* ratio = node.has_input(1) ? info.graph.initializer(node.input(1)) : nullptr;
   if (ratio && scalar_value(*ratio, "ratio") == 0.0) return;
-  throw unsupported("training-mode Dropout is random unless ratio is a constant 0; training_mode "
-                    "must be absent or a constant false");
+  throw unsupported(
+      "training-mode Dropout is random unless ratio is a constant 0; training_mode "
+      "must be absent or a constant false");
 }
 
 }  // namespace

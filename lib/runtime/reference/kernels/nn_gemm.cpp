@@ -114,8 +114,8 @@ void gemm(const KernelArgs& a, const GemmShape& s, const ir::Tensor* C, ir::Tens
   const acc_t<T> beta = scalar_to_acc<T>(a.node.attr_float("beta", 1.0f));
   T* y = Y.data<T>();
   const T* c = C ? C->data<T>() : nullptr;
-  const std::vector<int64_t> cs = C ? broadcast_strides(C->shape(), {s.m, s.n})
-                                    : std::vector<int64_t>{0, 0};
+  const std::vector<int64_t> cs =
+      C ? broadcast_strides(C->shape(), {s.m, s.n}) : std::vector<int64_t>{0, 0};
   for (int64_t i = 0; i < s.m; ++i) {
     for (int64_t j = 0; j < s.n; ++j) {
       acc_t<T> v = alpha * acc[static_cast<size_t>(i * s.n + j)];
@@ -161,8 +161,8 @@ void matmul(const ir::Tensor& A, const ir::Tensor& B, const MatMulShape& s, ir::
   std::vector<acc_t<T>> acc(static_cast<size_t>(y_size));
   T* y = Y.data<T>();
   int64_t batch_index = 0;
-  for (BroadcastIter it(s.batch, {broadcast_strides(s.batch_a, s.batch),
-                                  broadcast_strides(s.batch_b, s.batch)});
+  for (BroadcastIter it(
+           s.batch, {broadcast_strides(s.batch_a, s.batch), broadcast_strides(s.batch_b, s.batch)});
        !it.done(); it.next(), ++batch_index) {
     std::fill(acc.begin(), acc.end(), acc_t<T>{});
     matmul_accumulate(s.m, s.n, s.k, nn::row_major(A.data<T>() + it.offset(0) * a_size, s.k),
@@ -185,6 +185,7 @@ void check_Gemm(const KernelInfo& info) {
 }
 
 void run_Gemm(KernelArgs& a) {
+  nn::require_sane_inputs(a);
   const ir::Tensor& A = a.in(0);
   require_same_dtype(A, a.in(1), "B");
   const ir::Tensor* C = a.opt(2);
@@ -197,7 +198,7 @@ void run_Gemm(KernelArgs& a) {
     check_gemm_bias(C->shape(), s.m, s.n, allow);
   }
   ir::Tensor y = ir::Tensor::zeros(A.dtype(), {s.m, s.n});
-  visit_matmul_type(A, [&]<typename T>() { gemm<T>(a, s, C, y); });
+  if (y.numel() != 0) visit_matmul_type(A, [&]<typename T>() { gemm<T>(a, s, C, y); });
   a.outputs[0] = std::move(y);
 }
 
@@ -207,12 +208,13 @@ void check_MatMul(const KernelInfo& info) {
 }
 
 void run_MatMul(KernelArgs& a) {
+  nn::require_sane_inputs(a);
   const ir::Tensor& A = a.in(0);
   const ir::Tensor& B = a.in(1);
   require_same_dtype(A, B, "B");
   const MatMulShape s = matmul_shape(A.shape(), B.shape());
   ir::Tensor y = ir::Tensor::zeros(A.dtype(), s.out);
-  visit_matmul_type(A, [&]<typename T>() { matmul<T>(A, B, s, y); });
+  if (y.numel() != 0) visit_matmul_type(A, [&]<typename T>() { matmul<T>(A, B, s, y); });
   a.outputs[0] = std::move(y);
 }
 

@@ -92,8 +92,8 @@ void batch_norm(const KernelArgs& a, int64_t batch, int64_t channels, int64_t si
       for (int64_t s = 0; s < size; ++s) {
         const auto p = static_cast<size_t>(per_activation ? c * size + s : c);
         const int64_t i = (n * channels + c) * size + s;
-        out[i] = nn::store<T>((nn::load(x[i]) - mean[p]) / std::sqrt(var[p] + eps) * scale[p] +
-                              bias[p]);
+        out[i] =
+            nn::store<T>((nn::load(x[i]) - mean[p]) / std::sqrt(var[p] + eps) * scale[p] + bias[p]);
       }
     }
   }
@@ -179,6 +179,7 @@ void check_BatchNormalization(const KernelInfo& info) {
 }
 
 void run_BatchNormalization(KernelArgs& a) {
+  nn::require_sane_inputs(a);
   const ir::Tensor& x = a.in(0);
   if (x.rank() < 1) throw bad_input("X must have rank >= 1");
   // Rank 1 is N samples of one channel.
@@ -193,9 +194,8 @@ void run_BatchNormalization(KernelArgs& a) {
     }
   }
   ir::Tensor y = ir::Tensor::zeros(x.dtype(), x.shape());
-  nn::visit_float(x.dtype(), [&]<typename T>() {
-    batch_norm<T>(a, batch, channels, size, per_activation, y);
-  });
+  nn::visit_float(
+      x.dtype(), [&]<typename T>() { batch_norm<T>(a, batch, channels, size, per_activation, y); });
   a.outputs[0] = std::move(y);
 }
 
@@ -205,6 +205,7 @@ void check_InstanceNormalization(const KernelInfo& info) {
 
 // y = scale * (x - mean) / sqrt(variance + epsilon) + B, statistics per (n, c).
 void run_InstanceNormalization(KernelArgs& a) {
+  nn::require_sane_inputs(a);
   const ir::Tensor& x = a.in(0);
   if (x.rank() < 3) throw bad_input("X {} must be N x C x D1 ..", ir::shape_str(x.shape()));
   const int64_t channels = x.dim(1);
@@ -221,14 +222,13 @@ void run_InstanceNormalization(KernelArgs& a) {
   ir::Tensor y = ir::Tensor::zeros(x.dtype(), x.shape());
   nn::visit_float(x.dtype(), [&]<typename T>() {
     const Moments m = moments<T>(x, kept);
-    normalize_each<T>(x, kept, {broadcast_strides(per_channel, x.shape())}, y,
-                      [&](T v, const BroadcastIter& it) {
-                        const auto g = static_cast<size_t>(it.offset(0));
-                        const auto c = static_cast<size_t>(it.offset(1));
-                        return nn::store<T>(scale[c] * (nn::load(v) - m.mean[g]) /
-                                                std::sqrt(m.var[g] + eps) +
-                                            bias[c]);
-                      });
+    normalize_each<T>(
+        x, kept, {broadcast_strides(per_channel, x.shape())}, y, [&](T v, const BroadcastIter& it) {
+          const auto g = static_cast<size_t>(it.offset(0));
+          const auto c = static_cast<size_t>(it.offset(1));
+          return nn::store<T>(scale[c] * (nn::load(v) - m.mean[g]) / std::sqrt(m.var[g] + eps) +
+                              bias[c]);
+        });
   });
   a.outputs[0] = std::move(y);
 }
@@ -242,10 +242,13 @@ void check_LayerNormalization(const KernelInfo& info) {
 }
 
 void run_LayerNormalization(KernelArgs& a) {
+  nn::require_sane_inputs(a);
   const ir::Tensor& x = a.in(0);
   const auto rank = static_cast<int64_t>(x.rank());
   int64_t axis = a.node.attr_int("axis", -1);
-  if (axis < -rank || axis > rank) throw bad_input("axis {} is out of range for rank {}", axis, rank);
+  if (axis < -rank || axis > rank) {
+    throw bad_input("axis {} is out of range for rank {}", axis, rank);
+  }
   if (axis < 0) axis += rank;
   if (a.in(1).dtype() != x.dtype() || (a.opt(2) && a.opt(2)->dtype() != x.dtype())) {
     throw bad_input("Scale and B must have X's dtype");
@@ -271,6 +274,7 @@ void check_MeanVarianceNormalization(const KernelInfo& info) {
 // y = (x - E[x]) / (sqrt(E[(x - E[x])^2]) + 1e-9) over `axes`; the epsilon is the one in
 // ONNX's function body for this op.
 void run_MeanVarianceNormalization(KernelArgs& a) {
+  nn::require_sane_inputs(a);
   const ir::Tensor& x = a.in(0);
   std::vector<bool> reduced(x.rank(), false);
   for (int64_t axis : a.node.attr_ints("axes", {0, 2, 3})) {
@@ -299,6 +303,7 @@ void check_LRN(const KernelInfo& info) {
 }
 
 void run_LRN(KernelArgs& a) {
+  nn::require_sane_inputs(a);
   const ir::Tensor& x = a.in(0);
   if (x.rank() < 2) throw bad_input("X {} must be N x C x ..", ir::shape_str(x.shape()));
   ir::Tensor y = ir::Tensor::zeros(x.dtype(), x.shape());

@@ -18,9 +18,9 @@ struct PoolSpec {
   int64_t storage_order = 0;       // MaxPool Indices: 0 row-major, 1 column-major
 };
 
-constexpr std::initializer_list<ir::DType> kMaxPoolTypes = {
-    ir::DType::Float32, ir::DType::Float64, ir::DType::Float16, ir::DType::BFloat16,
-    ir::DType::Int8,    ir::DType::UInt8};
+constexpr std::initializer_list<ir::DType> kMaxPoolTypes = {ir::DType::Float32, ir::DType::Float64,
+                                                            ir::DType::Float16, ir::DType::BFloat16,
+                                                            ir::DType::Int8,    ir::DType::UInt8};
 
 // Attributes the schema at this version does not define must not silently change results.
 void reject_attr(const ir::Node& node, const char* key, const char* why) {
@@ -154,28 +154,27 @@ void pool(const ir::Tensor& x, const WindowGeometry& g, const PoolSpec& spec, ir
 
 void run_pool(KernelArgs& a, const WindowGeometry& g, const PoolSpec& spec) {
   const ir::Tensor& x = a.in(0);
+  require_dtype(x, "X", spec.kind == PoolKind::Max ? kMaxPoolTypes : kFloatTypes);
   ir::Shape out{x.dim(0), x.dim(1)};
   out.insert(out.end(), g.out_spatial.begin(), g.out_spatial.end());
   ir::Tensor y = ir::Tensor::zeros(x.dtype(), out);
   ir::Tensor indices;
   const bool want_indices = spec.kind == PoolKind::Max && a.wants_output(1);
   if (want_indices) indices = ir::Tensor::zeros(ir::DType::Int64, out);
-  visit_dtype(x.dtype(), [&]<typename T>() {
-    if constexpr (std::is_same_v<T, bool> || (std::is_integral_v<T> && sizeof(T) > 1)) {
-      throw unsupported("pooling on {}", ir::dtype_name(x.dtype()));
-    } else {
-      if (spec.kind != PoolKind::Max && std::is_integral_v<T>) {
-        throw unsupported("average / Lp pooling on {}", ir::dtype_name(x.dtype()));
+  if (y.numel() != 0) {
+    visit_dtype(x.dtype(), [&]<typename T>() {
+      if constexpr (!std::is_same_v<T, bool> && (!std::is_integral_v<T> || sizeof(T) == 1)) {
+        pool<T>(x, g, spec, y, want_indices ? &indices : nullptr);
       }
-      pool<T>(x, g, spec, y, want_indices ? &indices : nullptr);
-    }
-  });
+    });
+  }
   a.outputs[0] = std::move(y);
   if (want_indices) a.outputs[1] = std::move(indices);
 }
 
 const ir::Tensor& pool_input(const KernelArgs& a) {
   const ir::Tensor& x = a.in(0);
+  nn::require_sane_dims(&x);
   if (x.rank() < 3) {
     throw bad_input("X {} must be N x C x D1 .. Dn (rank >= 3)", ir::shape_str(x.shape()));
   }

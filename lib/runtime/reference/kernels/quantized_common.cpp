@@ -10,19 +10,24 @@ namespace hone::runtime::reference::quant {
 
 QRange qrange(ir::DType t) {
   switch (t) {
-    case ir::DType::Int8: return {-128, 127};
-    case ir::DType::UInt8: return {0, 255};
-    default: throw internal_error("qrange: {} is not a quantized type", ir::dtype_name(t));
+    case ir::DType::Int8:
+      return {-128, 127};
+    case ir::DType::UInt8:
+      return {0, 255};
+    default:
+      throw internal_error("qrange: {} is not a quantized type", ir::dtype_name(t));
   }
 }
 
 double round_half_even(double v) {
   if (!std::isfinite(v)) return v;
-  const double lo = std::floor(v);
-  const double frac = v - lo;  // exact: v and floor(v) share their binade or frac is 0
-  if (frac < 0.5) return lo;
-  if (frac > 0.5) return lo + 1.0;
-  return std::fmod(lo, 2.0) == 0.0 ? lo : lo + 1.0;
+  // Rounding half to even is symmetric: round |v|, then restore the sign.
+  const double a = std::fabs(v);
+  const double lo = std::floor(a);
+  const double frac = a - lo;  // exact: lo = 0, or lo <= a < 2 * lo (Sterbenz)
+  double r = lo + 1.0;         // lo + 1 is exact: a non-integral double is below 2^52
+  if (frac < 0.5 || (frac == 0.5 && std::fmod(lo, 2.0) == 0.0)) r = lo;
+  return std::copysign(r, v);
 }
 
 int32_t quantize_value(double v, int32_t zero_point, QRange r) {
@@ -57,12 +62,19 @@ int32_t requantize(int32_t acc, float multiplier, int32_t zero_point, QRange r) 
   const auto m = static_cast<int64_t>(std::ldexp(frac, 24));
   const int64_t p = int64_t{acc} * m;  // |p| < 2^31 * 2^24: exact
   const int shift = 24 - exp;          // acc * multiplier == p * 2^-shift exactly
-  int64_t q = 0;
-  if (shift <= 0) {
-    return p > 0 ? r.hi : r.lo;  // |acc * multiplier| >= 2^23: saturates whatever zero_point is
-  } else if (shift < 63) {
+  int64_t q = 0;  // round_half_even(p * 2^-shift)
+  if (shift >= 63) {
+    q = 0;  // |p| * 2^-shift < 2^55 * 2^-63 < 0.5
+  } else if (shift > 0) {
     q = rounding_shift_right(p, shift);
-  }  // else |p| * 2^-shift < 2^55 * 2^-63 < 0.5, which rounds to 0
+  } else if (shift >= -8) {
+    q = p * (int64_t{1} << -shift);  // |q| < 2^55 * 2^8: exact
+  } else {
+    return p > 0 ? r.hi : r.lo;  // |acc * multiplier| >= 2^23 * 2^9: beyond any int32 range
+  }
+  // Clamping q to +-2^40 first changes no int32 result and keeps q + zero_point in range.
+  constexpr int64_t kBound = int64_t{1} << 40;
+  q = std::clamp(q, -kBound, kBound);
   return static_cast<int32_t>(std::clamp<int64_t>(q + zero_point, r.lo, r.hi));
 }
 
@@ -73,10 +85,17 @@ std::vector<int32_t> to_int32(const ir::Tensor& t) {
     std::copy(s.begin(), s.end(), v.begin());
   };
   switch (t.dtype()) {
-    case ir::DType::Int8: widen.template operator()<int8_t>(); break;
-    case ir::DType::UInt8: widen.template operator()<uint8_t>(); break;
-    case ir::DType::Int32: widen.template operator()<int32_t>(); break;
-    default: throw unsupported("dtype {} is not a quantized integer type", ir::dtype_name(t.dtype()));
+    case ir::DType::Int8:
+      widen.template operator()<int8_t>();
+      break;
+    case ir::DType::UInt8:
+      widen.template operator()<uint8_t>();
+      break;
+    case ir::DType::Int32:
+      widen.template operator()<int32_t>();
+      break;
+    default:
+      throw unsupported("dtype {} is not a quantized integer type", ir::dtype_name(t.dtype()));
   }
   return v;
 }
@@ -92,10 +111,17 @@ ir::Tensor from_int32(ir::DType dt, ir::Shape shape, const std::vector<int32_t>&
     }
   };
   switch (dt) {
-    case ir::DType::Int8: narrow.template operator()<int8_t>(); break;
-    case ir::DType::UInt8: narrow.template operator()<uint8_t>(); break;
-    case ir::DType::Int32: narrow.template operator()<int32_t>(); break;
-    default: throw internal_error("from_int32: {} is not a quantized type", ir::dtype_name(dt));
+    case ir::DType::Int8:
+      narrow.template operator()<int8_t>();
+      break;
+    case ir::DType::UInt8:
+      narrow.template operator()<uint8_t>();
+      break;
+    case ir::DType::Int32:
+      narrow.template operator()<int32_t>();
+      break;
+    default:
+      throw internal_error("from_int32: {} is not a quantized type", ir::dtype_name(dt));
   }
   return t;
 }

@@ -3,8 +3,8 @@
 //
 // These functions ARE the specification that the int8 runtime and the generated C code are
 // tested against bit-exactly:
-//   quantize    q = saturate(round_half_even(x / scale) + zero_point)          (ONNX QuantizeLinear)
-//   dequantize  x = float32(q - zero_point) * scale                             (ONNX DequantizeLinear)
+//   quantize    q = saturate(round_half_even(x / scale) + zero_point)   (QuantizeLinear)
+//   dequantize  x = float32(q - zero_point) * scale                      (DequantizeLinear)
 //   accumulate  acc = sum (x - x_zp) * (w - w_zp) [+ bias], int32, wrapping on overflow
 //   requantize  y = saturate(round_half_even(acc * M) + y_zp), M = fl32(fl32(s_x * s_w) / s_y)
 // saturate clamps to the output type: int8 [-128, 127], uint8 [0, 255]. Rounding is half to
@@ -37,7 +37,8 @@ double round_half_even(double v);
 int32_t quantize_value(double v, int32_t zero_point, QRange r);
 
 // The requantization multiplier of QLinearConv / QLinearMatMul, in float32 and in this order
-// (as ONNX's numpy reference and ONNX Runtime compute it): M = fl32(fl32(a_scale * b_scale) / y_scale).
+// (as ONNX's numpy reference and ONNX Runtime compute it):
+//   M = fl32(fl32(a_scale * b_scale) / y_scale)
 float requant_multiplier(float a_scale, float b_scale, float y_scale);
 
 // y = saturate(round_half_even(acc * M) + zero_point), where acc * M is the EXACT real product,
@@ -65,7 +66,9 @@ template <typename T>
 struct ChannelParam {
   std::vector<T> values;
   size_t size() const { return values.size(); }
-  T operator[](int64_t c) const { return values.size() == 1 ? values[0] : values[static_cast<size_t>(c)]; }
+  T operator[](int64_t c) const {
+    return values.size() == 1 ? values[0] : values[static_cast<size_t>(c)];
+  }
 };
 
 enum class ScaleRule {

@@ -19,8 +19,10 @@ struct ConvDims {
 
 ConvDims conv_dims(const ir::Node& node, const ir::Shape& x, const ir::Shape& w) {
   if (x.size() < 3 || w.size() != x.size()) {
-    throw bad_input("x has shape {} and w {}; expected [N, C, D1, ...] and [M, C/group, k1, ...] of the same rank >= 3",
-                    ir::shape_str(x), ir::shape_str(w));
+    throw bad_input(
+        "x has shape {} and w {}; expected [N, C, D1, ...] and [M, C/group, k1, ...] of the same "
+        "rank >= 3",
+        ir::shape_str(x), ir::shape_str(w));
   }
   ConvDims d;
   d.batch = x[0];
@@ -89,7 +91,8 @@ std::vector<int32_t> conv_int32(const std::vector<int32_t>& xs, const std::vecto
           const int64_t at = input_offset(d.geo, out_index, tap_index);
           if (at < 0) continue;
           for (int64_t c = 0; c < d.in_per_group; ++c) {
-            const int32_t xv = xs[static_cast<size_t>((n * d.in_channels + first_c + c) * in_size + at)];
+            const int32_t xv =
+                xs[static_cast<size_t>((n * d.in_channels + first_c + c) * in_size + at)];
             const int32_t wv = ws[static_cast<size_t>((m * d.in_per_group + c) * taps + k)];
             sum = quant::wrapping_add(sum, xv * wv);
           }
@@ -147,8 +150,9 @@ void run_ConvInteger(KernelArgs& a) {
 
 // -------------------------------------------------------------------------------- QLinearConv
 // acc = conv(x - x_zero_point, w - w_zero_point[m]) + B[m] in int32 (wrapping), then
-// y = saturate(round_half_even(acc * M[m]) + y_zero_point), M[m] = fl32(fl32(x_scale * w_scale[m]) / y_scale)
-// (quant::requantize). x and y parameters are per tensor; w's per tensor or per output channel.
+//   y = saturate(round_half_even(acc * M[m]) + y_zero_point)          (quant::requantize)
+//   M[m] = fl32(fl32(x_scale * w_scale[m]) / y_scale)
+// x and y parameters are per tensor; w's per tensor or per output channel.
 void check_QLinearConv(const KernelInfo& info) {
   require_dtype(info, 0, {DType::Int8, DType::UInt8});
   require_dtype(info, 3, {DType::Int8, DType::UInt8});
@@ -180,14 +184,15 @@ void run_QLinearConv(KernelArgs& a) {
   std::vector<int32_t> bias(static_cast<size_t>(m_count), 0);
   if (const ir::Tensor* b = a.opt(8)) {
     if (b->dtype() != DType::Int32 || b->shape() != ir::Shape{m_count}) {
-      throw bad_input("B has dtype {} and shape {}; expected int32 [{}]", ir::dtype_name(b->dtype()),
-                      ir::shape_str(b->shape()), m_count);
+      throw bad_input("B has dtype {} and shape {}; expected int32 [{}]",
+                      ir::dtype_name(b->dtype()), ir::shape_str(b->shape()), m_count);
     }
     bias = quant::to_int32(*b);
   }
   std::vector<float> multiplier(static_cast<size_t>(m_count));
   for (int64_t m = 0; m < m_count; ++m) {
-    multiplier[static_cast<size_t>(m)] = quant::checked_multiplier(x_scale[0], w_scale[m], y_scale[0]);
+    multiplier[static_cast<size_t>(m)] =
+        quant::checked_multiplier(x_scale[0], w_scale[m], y_scale[0]);
   }
 
   std::vector<int32_t> y = conv_int32(shift_input(x, &a.in(2)), shift_weights(w, w_zp), d);

@@ -57,6 +57,7 @@ void check_QuantizeLinear(const KernelInfo& info) {
   require_dtype(info, 0, {DType::Float32, DType::Int32});
   require_dtype(info, 1, {DType::Float32});
   require_dtype(info, 2, {DType::Int8, DType::UInt8});
+  info.node.attr_int("axis", 1);  // BadInput now if present with the wrong kind
 }
 
 void run_QuantizeLinear(KernelArgs& a) {
@@ -71,7 +72,8 @@ void run_QuantizeLinear(KernelArgs& a) {
   std::vector<int32_t> y(static_cast<size_t>(x.numel()));
   for (int64_t i = 0; i < x.numel(); ++i) {
     const int64_t c = p.channel(i);
-    y[static_cast<size_t>(i)] = quant::quantize_value(quotient(x, i, p.scale[c]), p.zero_point[c], range);
+    y[static_cast<size_t>(i)] =
+        quant::quantize_value(quotient(x, i, p.scale[c]), p.zero_point[c], range);
   }
   a.outputs[0] = quant::from_int32(out, x.shape(), y);
 }
@@ -83,6 +85,7 @@ void check_DequantizeLinear(const KernelInfo& info) {
   require_dtype(info, 0, {DType::Int8, DType::UInt8, DType::Int32});
   require_dtype(info, 1, {DType::Float32});
   quant::require_same_dtype(info, 2, 0);
+  info.node.attr_int("axis", 1);  // BadInput now if present with the wrong kind
 }
 
 void run_DequantizeLinear(KernelArgs& a) {
@@ -91,7 +94,8 @@ void run_DequantizeLinear(KernelArgs& a) {
   const AxisQuantParams p =
       read_axis_params(a, "x_scale", "x_zero_point", quant::ScaleRule::Finite, x.dtype());
   if (x.dtype() == DType::Int32 &&
-      std::any_of(p.zero_point.values.begin(), p.zero_point.values.end(), [](int32_t z) { return z != 0; })) {
+      std::any_of(p.zero_point.values.begin(), p.zero_point.values.end(),
+                  [](int32_t z) { return z != 0; })) {
     throw bad_input("x_zero_point must be 0 when x is int32");
   }
   const std::vector<int32_t> q = quant::to_int32(x);  // int32 x: q - 0 cannot overflow
@@ -112,7 +116,9 @@ void run_DequantizeLinear(KernelArgs& a) {
 //                                                         uses 1/255, ONNX Runtime 1.0)
 //   y_zero_point = saturate(round_half_even(0 - lo / y_scale))
 //   y = saturate(round_half_even(x / y_scale) + y_zero_point)
-void check_DynamicQuantizeLinear(const KernelInfo& info) { require_dtype(info, 0, {DType::Float32}); }
+void check_DynamicQuantizeLinear(const KernelInfo& info) {
+  require_dtype(info, 0, {DType::Float32});
+}
 
 void run_DynamicQuantizeLinear(KernelArgs& a) {
   const ir::Tensor& x = a.in(0);

@@ -57,7 +57,9 @@ std::vector<int32_t> matmul_int32(const std::vector<int32_t>& a, const std::vect
     for (int64_t i = 0; i < d.m; ++i) {
       for (int64_t j = 0; j < d.n; ++j) {
         int32_t acc = 0;
-        for (int64_t k = 0; k < d.k; ++k) acc = quant::wrapping_add(acc, am[i * d.k + k] * bm[k * d.n + j]);
+        for (int64_t k = 0; k < d.k; ++k) {
+          acc = quant::wrapping_add(acc, am[i * d.k + k] * bm[k * d.n + j]);
+        }
         y[o++] = acc;
       }
     }
@@ -82,9 +84,10 @@ ir::Shape param_shape(const ir::Tensor& p, const char* what, Side side, const ir
     ok = s[i] == 1 || s[i] == operand[r - s.size() + i];
   }
   if (!ok) {
-    throw bad_input("{} has shape {}; for an operand of shape {} expected a scalar (per tensor) or {}",
-                    what, ir::shape_str(p.shape()), ir::shape_str(operand),
-                    side == Side::Rows ? "[M] / [..., M, 1] (per row)" : "[N] / [..., 1, N] (per column)");
+    throw bad_input(
+        "{} has shape {}; for an operand of shape {} expected a scalar (per tensor) or {}", what,
+        ir::shape_str(p.shape()), ir::shape_str(operand),
+        side == Side::Rows ? "[M] / [..., M, 1] (per row)" : "[N] / [..., 1, N] (per column)");
   }
   return s;
 }
@@ -146,10 +149,10 @@ void run_MatMulInteger(KernelArgs& a) {
 }
 
 // ------------------------------------------------------------------------------ QLinearMatMul
-// acc = matmul(a - a_zero_point, b - b_zero_point) in int32, then per output element
-// y = saturate(round_half_even(acc * M) + y_zero_point), M = fl32(fl32(a_scale * b_scale) / y_scale)
-// (quant::requantize), with a_scale per tensor or per row and b_scale per tensor or per column.
-// y_scale / y_zero_point are per tensor.
+// acc = matmul(a - a_zero_point, b - b_zero_point) in int32, then per output element [i, j]
+//   y = saturate(round_half_even(acc * M) + y_zero_point)             (quant::requantize)
+//   M = fl32(fl32(a_scale[i] * b_scale[j]) / y_scale)
+// a_scale is per tensor or per row, b_scale per tensor or per column, y's parameters per tensor.
 void check_QLinearMatMul(const KernelInfo& info) {
   check_8bit_operands(info, 0, 2, 3, 5);
   for (size_t s : {1, 4, 6}) require_dtype(info, s, {DType::Float32});
@@ -164,8 +167,10 @@ void run_QLinearMatMul(KernelArgs& a) {
   require_dtype(B, "b", {DType::Int8, DType::UInt8});
   require_dtype(y_zp, "y_zero_point", {DType::Int8, DType::UInt8});
   const MatMulDims d = matmul_dims(A.shape(), B.shape());
-  const MatMulScale sa = read_matmul_scale(a.in(1), "a_scale", a.in(2), "a_zero_point", Side::Rows, d.a);
-  const MatMulScale sb = read_matmul_scale(a.in(4), "b_scale", a.in(5), "b_zero_point", Side::Columns, d.b);
+  const MatMulScale sa =
+      read_matmul_scale(a.in(1), "a_scale", a.in(2), "a_zero_point", Side::Rows, d.a);
+  const MatMulScale sb =
+      read_matmul_scale(a.in(4), "b_scale", a.in(5), "b_zero_point", Side::Columns, d.b);
   const auto sy = quant::read_scale(a.in(6), "y_scale", 0, quant::ScaleRule::Positive);
   const auto zy = quant::read_zero_point(&y_zp, "y_zero_point", y_zp.dtype(), 0);
   const std::vector<int32_t> acc =
@@ -174,7 +179,8 @@ void run_QLinearMatMul(KernelArgs& a) {
   const quant::QRange range = quant::qrange(y_zp.dtype());
   std::vector<int32_t> y(acc.size());
   size_t o = 0;
-  for (BroadcastIter it(d.out, {broadcast_strides(sa.shape, d.out), broadcast_strides(sb.shape, d.out)});
+  for (BroadcastIter it(d.out,
+                        {broadcast_strides(sa.shape, d.out), broadcast_strides(sb.shape, d.out)});
        !it.done(); it.next(), ++o) {
     const float m = quant::checked_multiplier(sa.values[static_cast<size_t>(it.offset(0))],
                                               sb.values[static_cast<size_t>(it.offset(1))], sy[0]);

@@ -146,6 +146,7 @@ void run_ConstantOfShape(KernelArgs& a) {
   const ir::Tensor* v = a.node.attr_tensor("value");
   const ir::Tensor value = v ? *v : ir::Tensor::scalar<float>(0.0f);  // default: float 0
   if (value.numel() != 1) throw bad_input("'value' must hold one element");
+  element_size(value);
   ir::Tensor y = ir::Tensor::zeros(value.dtype(), shape);
   for (int64_t i = 0; i < y.numel(); ++i) copy_elements(value, 0, y, i);
   a.outputs[0] = std::move(y);

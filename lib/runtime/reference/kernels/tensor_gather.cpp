@@ -185,16 +185,18 @@ void check_NonZero(const KernelInfo& info) { reject_strings(info); }
 void run_NonZero(KernelArgs& a) {
   const ir::Tensor& x = a.in(0);
   const std::vector<bool> mask = nonzero_mask(x);
-  std::vector<std::vector<int64_t>> found;
-  int64_t i = 0;
-  for_each_index(x.shape(), [&](const std::vector<int64_t>& idx) {
-    if (mask[static_cast<size_t>(i++)]) found.push_back(idx);
-  });
+  std::vector<int64_t> found;  // flat positions
+  for (size_t i = 0; i < mask.size(); ++i) {
+    if (mask[i]) found.push_back(static_cast<int64_t>(i));
+  }
   const auto nnz = static_cast<int64_t>(found.size());
   ir::Tensor y = ir::Tensor::zeros(ir::DType::Int64, {static_cast<int64_t>(x.rank()), nnz});
   int64_t* out = y.data<int64_t>();
+  const std::vector<int64_t> strides = contiguous_strides(x.shape());
   for (size_t d = 0; d < x.rank(); ++d) {
-    for (size_t j = 0; j < found.size(); ++j) out[d * found.size() + j] = found[j][d];
+    for (int64_t j = 0; j < nnz; ++j) {
+      out[static_cast<int64_t>(d) * nnz + j] = found[static_cast<size_t>(j)] / strides[d] % x.shape()[d];
+    }
   }
   a.outputs[0] = std::move(y);
 }

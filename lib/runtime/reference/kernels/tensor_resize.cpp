@@ -120,6 +120,7 @@ std::vector<double> cubic_weights(double r, double a) {
 
 Sample sample(const ResizeParams& p, double x, int64_t in_len) {
   Sample s;
+  if (!std::isfinite(x)) throw bad_input("source coordinate {} is not finite (check roi)", x);
   if (p.coord == Coord::TfCropAndResize && (x < 0 || x > static_cast<double>(in_len - 1))) {
     s.outside = true;
     return s;
