@@ -369,10 +369,26 @@ def run_onnx_numpy(model_proto, x):
             out = ins[0] + ins[1]
         elif op == "Identity":
             out = ins[0]
+        elif op == "Constant":
+            out = numpy_helper.to_array(_attr(n, "value"))
         else:
             raise NotImplementedError(op)
         env[n.output[0]] = np.asarray(out, dtype=np.float32)
+        if len([o for o in n.output if o]) != 1:
+            raise NotImplementedError(f"{op} with several outputs")
     return env[g.output[0].name]
+
+
+def cross_check(m, x, ref_logits, log, what):
+    """Run the ONNX graph with the numpy evaluator and compare with torch."""
+    k = len(x)
+    got = np.concatenate([run_onnx_numpy(m, x[i:i + 50]) for i in range(0, k, 50)])
+    max_diff = float(np.abs(got - ref_logits).max())
+    agree = int((got.argmax(1) == ref_logits.argmax(1)).sum())
+    log(f"numpy ONNX cross-check ({what}) on {k} test images: max |diff| {max_diff:.2e}, "
+        f"argmax agreement {agree}/{k}")
+    if max_diff > 1e-3 or agree != k:
+        raise RuntimeError("ONNX cross-check failed")
 
 
 def sha256_file(path):
@@ -421,6 +437,14 @@ def main(argv=None):
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model {args.model}: {n_params} parameters; recipe {recipe}; seed {args.seed}")
 
+    # Pre-flight: export the untrained model and cross-check it, so export or
+    # evaluator problems show up before the (long) training run. This uses no
+    # randomness and leaves the model's parameters and buffers untouched.
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        m0 = export_onnx(model, os.path.join(tmp, "preflight.onnx"))
+        cross_check(m0, x_test[:50], predict_logits(model, x_test[:50]), log, "pre-flight")
+
     train(model, x_train, tr_lbl, x_test, te_lbl, recipe["epochs"],
           recipe["batch_size"], recipe["lr"], recipe["weight_decay"], args.seed, log)
     train_time = time.time() - t_start
@@ -446,16 +470,12 @@ def main(argv=None):
     # Cross-check the exported graph with the numpy evaluator.
     k = min(args.check_samples, len(x_test))
     if k > 0:
-        ref = np.concatenate([run_onnx_numpy(m, x_test[i:i + 50]) for i in range(0, k, 50)])
-        max_diff = float(np.abs(ref - logits[:k]).max())
-        agree = int((ref.argmax(1) == logits[:k].argmax(1)).sum())
-        log(f"numpy ONNX cross-check on {k} test images: max |diff| {max_diff:.2e}, "
-            f"argmax agreement {agree}/{k}")
-        if max_diff > 1e-3 or agree != k:
-            raise RuntimeError("ONNX cross-check failed")
+        cross_check(m, x_test[:k], logits[:k], log, "exported model")
 
     cmd = (f"scripts/train_fashion_mnist.py --model {args.model} --out models/ "
            f"--epochs {recipe['epochs']} --seed {args.seed}")
+    if args.threads != 1:
+        cmd += f" --threads {args.threads}"
     sidecar = {
         "model": f"{args.model}.onnx",
         "sha256": sha256_file(onnx_path),
