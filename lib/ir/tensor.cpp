@@ -1,5 +1,6 @@
 #include "ir/tensor.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -131,7 +132,14 @@ int64_t Tensor::get_as_int64(int64_t i) const {
     case DType::UInt32: return reinterpret_cast<const uint32_t*>(p)[i];
     case DType::UInt64: return static_cast<int64_t>(reinterpret_cast<const uint64_t*>(p)[i]);
     case DType::Bool: return reinterpret_cast<const uint8_t*>(p)[i] ? 1 : 0;
-    default: return static_cast<int64_t>(get_as_double(i));
+    default: {
+      // Float -> int64 saturates (NaN -> 0): a plain cast of NaN or |x| >= 2^63 is undefined.
+      const double d = get_as_double(i);
+      if (std::isnan(d)) return 0;
+      if (d >= 9223372036854775807.0) return INT64_MAX;
+      if (d <= -9223372036854775808.0) return INT64_MIN;
+      return static_cast<int64_t>(d);
+    }
   }
 }
 

@@ -34,7 +34,7 @@ TEST_CASE("float16 conversion rounds to nearest even and handles the edges", "[i
   CHECK(ir::bf16_to_f32(ir::BFloat16{0x4049}) == Approx(3.140625f));
 }
 
-TEST_CASE("Tensor refuses shapes that ask for absurd element counts", "[ir][tensor]") {
+TEST_CASE("Tensor refuses shapes that ask for absurd element counts", "[ir][bounds]") {
   CHECK_THROWS_WITH(ir::checked_numel({1000000, 1000000}), Catch::Contains("more than"));
   CHECK_THROWS_WITH(ir::checked_numel({2, -1}), Catch::Contains("negative dimension"));
   CHECK(ir::checked_numel({}) == 1);
@@ -43,6 +43,10 @@ TEST_CASE("Tensor refuses shapes that ask for absurd element counts", "[ir][tens
   CHECK_THROWS_WITH(ir::checked_numel({0, int64_t{1} << 40, int64_t{1} << 40}), Catch::Contains("more than"));
   auto t = ir::Tensor::from_vector<float>({2, 3}, {1, 2, 3, 4, 5, 6});
   CHECK(t.reshaped({3, 2}).get_as_double(5) == 6.0);
+  const auto odd = ir::Tensor::from_vector<double>({3}, {std::nan(""), 1e30, -1e30});
+  CHECK(odd.get_as_int64(0) == 0);
+  CHECK(odd.get_as_int64(1) == INT64_MAX);
+  CHECK(odd.get_as_int64(2) == INT64_MIN);
   CHECK_THROWS_AS(t.reshaped({4}), Error);
   CHECK_THROWS_AS(t.data<int32_t>(), Error);
   auto c = t.clone();

@@ -28,7 +28,8 @@ ir::Tensor range(const ir::Tensor& start, const ir::Tensor& limit, const ir::Ten
 
 TEST_CASE("Pad constant with a value, any pads per side", "[tensor][Pad]") {
   auto x = ir::Tensor::from_vector<int32_t>({2, 2}, {1, 2, 3, 4});
-  auto y = run_node(make_node("Pad", {}, 3), {x, i64({0, 1, 1, 0}), ir::Tensor::scalar<int32_t>(9)})[0];
+  auto y =
+      run_node(make_node("Pad", {}, 3), {x, i64({0, 1, 1, 0}), ir::Tensor::scalar<int32_t>(9)})[0];
   REQUIRE(y.shape() == ir::Shape{3, 3});
   CHECK(values<int32_t>(y) == std::vector<int32_t>{9, 1, 2, 9, 3, 4, 9, 9, 9});
   CHECK(pad1d({1, 2, 3}, 1, 0, "constant") == std::vector<float>{0, 1, 2, 3});
@@ -43,8 +44,8 @@ TEST_CASE("Pad reflect and edge, as numpy.pad", "[tensor][Pad]") {
   // 2-D reflect, the spec's example 2.
   auto x = ir::Tensor::from_vector<float>({3, 2}, {1.0f, 1.2f, 2.3f, 3.4f, 4.5f, 5.7f});
   auto y = run_node(make_node("Pad", {{"mode", str("reflect")}}, 2), {x, i64({0, 2, 0, 0})})[0];
-  CHECK(values<float>(y) == std::vector<float>{1.0f, 1.2f, 1.0f, 1.2f, 2.3f, 3.4f, 2.3f, 3.4f,
-                                               4.5f, 5.7f, 4.5f, 5.7f});
+  CHECK(values<float>(y) ==
+        std::vector<float>{1.0f, 1.2f, 1.0f, 1.2f, 2.3f, 3.4f, 2.3f, 3.4f, 4.5f, 5.7f, 4.5f, 5.7f});
 }
 
 TEST_CASE("Pad: negative pads crop, then pad the cropped region", "[tensor][Pad]") {
@@ -60,8 +61,9 @@ TEST_CASE("Pad: negative pads crop, then pad the cropped region", "[tensor][Pad]
 
 TEST_CASE("Pad-2 takes pads and value as attributes", "[tensor][Pad]") {
   auto x = ir::Tensor::from_vector<float>({2}, {1, 2});
-  auto y = run_node(make_node("Pad", {{"pads", ints({1, 2})}, {"value", ir::Attribute::of_float(-1.5f)}}),
-                    {x}, 10)[0];
+  auto y = run_node(
+      make_node("Pad", {{"pads", ints({1, 2})}, {"value", ir::Attribute::of_float(-1.5f)}}), {x},
+      10)[0];
   CHECK(values<float>(y) == std::vector<float>{-1.5f, 1, 2, -1.5f, -1.5f});
   CHECK_THROWS_AS(run_node(make_node("Pad", {{"pads", ints({1})}}), {x}, 10), Error);
   CHECK_THROWS_AS(run_node(make_node("Pad", {}, 2), {x, i64({1, 1, 1, 1})}), Error);
@@ -69,14 +71,19 @@ TEST_CASE("Pad-2 takes pads and value as attributes", "[tensor][Pad]") {
 
 TEST_CASE("Constant from each kind of attribute", "[tensor][Constant]") {
   auto t = ir::Tensor::from_vector<int8_t>({2}, {-1, 1});
-  CHECK(run_node(make_node("Constant", {{"value", ir::Attribute::of_tensor(t)}}, 0), {})[0].identical(t));
-  auto fs = run_node(make_node("Constant", {{"value_floats", ir::Attribute::of_floats({1.5f, 2})}}, 0), {})[0];
+  CHECK(
+      run_node(make_node("Constant", {{"value", ir::Attribute::of_tensor(t)}}, 0), {})[0].identical(
+          t));
+  auto fs = run_node(
+      make_node("Constant", {{"value_floats", ir::Attribute::of_floats({1.5f, 2})}}, 0), {})[0];
   CHECK(fs.shape() == ir::Shape{2});
   CHECK(values<float>(fs) == std::vector<float>{1.5f, 2});
   auto i = run_node(make_node("Constant", {{"value_int", one(7)}}, 0), {})[0];
   CHECK(i.rank() == 0);
   CHECK(values<int64_t>(i) == std::vector<int64_t>{7});
-  CHECK_THROWS_AS(run_node(make_node("Constant", {{"value_int", one(7)}, {"value_ints", ints({1})}}, 0), {}), Error);
+  CHECK_THROWS_AS(
+      run_node(make_node("Constant", {{"value_int", one(7)}, {"value_ints", ints({1})}}, 0), {}),
+      Error);
   CHECK_THROWS_AS(run_node(make_node("Constant", {}, 0), {}), Error);
   ir::Attribute strings;
   strings.kind = ir::Attribute::Kind::Strings;
@@ -94,7 +101,8 @@ TEST_CASE("ConstantOfShape fills with the value's dtype", "[tensor][ConstantOfSh
   CHECK(s.rank() == 0);
   CHECK(values<float>(s) == std::vector<float>{0});
   CHECK_THROWS_AS(run_node(make_node("ConstantOfShape"), {i64({2, -1})}), Error);
-  CHECK_THROWS_AS(run_node(make_node("ConstantOfShape"), {i64({1 << 20, 1 << 20, 1 << 20})}), Error);
+  CHECK_THROWS_AS(run_node(make_node("ConstantOfShape"), {i64({1 << 20, 1 << 20, 1 << 20})}),
+                  Error);
 }
 
 TEST_CASE("Range: integer and float, empty and bounded", "[tensor][Range]") {
@@ -118,7 +126,8 @@ TEST_CASE("Range: integer and float, empty and bounded", "[tensor][Range]") {
 TEST_CASE("EyeLike with k and dtype", "[tensor][EyeLike]") {
   auto y = run_node(make_node("EyeLike", {{"k", one(1)}}), {iota_f32({2, 3})})[0];
   CHECK(values<float>(y) == std::vector<float>{0, 1, 0, 0, 0, 1});
-  auto z = run_node(make_node("EyeLike", {{"k", one(-1)}, {"dtype", one(6)}}), {iota_f32({3, 2})})[0];
+  auto z =
+      run_node(make_node("EyeLike", {{"k", one(-1)}, {"dtype", one(6)}}), {iota_f32({3, 2})})[0];
   CHECK(z.dtype() == ir::DType::Int32);
   CHECK(values<int32_t>(z) == std::vector<int32_t>{0, 0, 1, 0, 0, 1});
   auto far = run_node(make_node("EyeLike", {{"k", one(kMin)}}), {iota_f32({2, 2})})[0];
@@ -131,7 +140,8 @@ TEST_CASE("OneHot: axis, negative indices, out-of-range rows", "[tensor][OneHot]
   auto indices = ir::Tensor::from_vector<int64_t>({4}, {0, 2, -1, 5});
   auto vals = ir::Tensor::from_vector<float>({2}, {0, 1});
   auto onehot = [&](int64_t axis, int64_t opset, const ir::Tensor& depth) {
-    return run_node(make_node("OneHot", {{"axis", one(axis)}}, 3), {indices, depth, vals}, opset)[0];
+    return run_node(make_node("OneHot", {{"axis", one(axis)}}, 3), {indices, depth, vals},
+                    opset)[0];
   };
   auto y = onehot(-1, 11, ir::Tensor::scalar<int64_t>(3));
   REQUIRE(y.shape() == ir::Shape{4, 3});
@@ -151,7 +161,8 @@ TEST_CASE("Trilu keeps the upper or lower triangle", "[tensor][Trilu]") {
   auto x = ir::Tensor::from_vector<int32_t>({3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
   auto trilu = [&](int64_t upper, const ir::Tensor* k) {
     auto n = make_node("Trilu", {{"upper", one(upper)}}, k ? 2 : 1);
-    return values<int32_t>(run_node(n, k ? std::vector<ir::Tensor>{x, *k} : std::vector<ir::Tensor>{x})[0]);
+    return values<int32_t>(
+        run_node(n, k ? std::vector<ir::Tensor>{x, *k} : std::vector<ir::Tensor>{x})[0]);
   };
   CHECK(trilu(1, nullptr) == std::vector<int32_t>{1, 2, 3, 0, 5, 6, 0, 0, 9});
   auto km1 = ir::Tensor::scalar<int64_t>(-1);
@@ -166,8 +177,9 @@ TEST_CASE("Trilu keeps the upper or lower triangle", "[tensor][Trilu]") {
 TEST_CASE("ReverseSequence: the spec's examples", "[tensor][ReverseSequence]") {
   auto x = iota_f32({4, 4});
   auto rs = [&](int64_t batch, int64_t time, std::vector<int64_t> lens) {
-    return values<float>(run_node(make_node("ReverseSequence", {{"batch_axis", one(batch)}, {"time_axis", one(time)}}, 2),
-                                  {x, i64(std::move(lens))})[0]);
+    return values<float>(run_node(
+        make_node("ReverseSequence", {{"batch_axis", one(batch)}, {"time_axis", one(time)}}, 2),
+        {x, i64(std::move(lens))})[0]);
   };
   CHECK(rs(0, 1, {1, 2, 3, 4}) ==
         std::vector<float>{0, 1, 2, 3, 5, 4, 6, 7, 10, 9, 8, 11, 15, 14, 13, 12});

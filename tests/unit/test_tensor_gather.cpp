@@ -75,7 +75,8 @@ TEST_CASE("Compress along an axis and flattened", "[tensor][Compress]") {
   auto x = iota_f32({3, 2});
   auto compress = [&](std::vector<uint8_t> cond, std::map<std::string, ir::Attribute> attrs) {
     const auto n = static_cast<int64_t>(cond.size());
-    return run_node(make_node("Compress", std::move(attrs), 2), {x, bools({n}, std::move(cond))})[0];
+    return run_node(make_node("Compress", std::move(attrs), 2),
+                    {x, bools({n}, std::move(cond))})[0];
   };
   auto y = compress({0, 1, 1}, {{"axis", one(0)}});
   CHECK(y.shape() == ir::Shape{2, 2});
@@ -89,7 +90,8 @@ TEST_CASE("Compress along an axis and flattened", "[tensor][Compress]") {
 }
 
 TEST_CASE("NonZero lists indices in row-major order", "[tensor][NonZero]") {
-  auto y = run_node(make_node("NonZero"), {ir::Tensor::from_vector<int32_t>({2, 2}, {1, 0, 1, 1})})[0];
+  auto y =
+      run_node(make_node("NonZero"), {ir::Tensor::from_vector<int32_t>({2, 2}, {1, 0, 1, 1})})[0];
   REQUIRE(y.shape() == ir::Shape{2, 3});
   CHECK(values<int64_t>(y) == std::vector<int64_t>{0, 1, 1, 0, 0, 1});
   auto f = ir::Tensor::from_vector<float>({3}, {-0.0f, std::nanf(""), 2.0f});
@@ -108,20 +110,23 @@ TEST_CASE("ScatterElements: the spec example, negative indices", "[tensor][Scatt
   CHECK(values<float>(run_node(make_node("ScatterElements", {}, 3), {data, neg, upd})[0]) ==
         values<float>(y));
   // The deprecated name behaves the same (opset 10).
-  CHECK(values<float>(run_node(make_node("Scatter", {}, 3), {data, idx, upd}, 10)[0]) == values<float>(y));
+  CHECK(values<float>(run_node(make_node("Scatter", {}, 3), {data, idx, upd}, 10)[0]) ==
+        values<float>(y));
   CHECK_THROWS_WITH(run_node(make_node("ScatterElements", {}, 3),
                              {data, ir::Tensor::from_vector<int64_t>({1, 1}, {3}),
                               ir::Tensor::from_vector<float>({1, 1}, {1})}),
                     Contains("index 3"));
 }
 
-TEST_CASE("ScatterElements reductions apply every duplicate, integers wrap", "[tensor][ScatterElements]") {
+TEST_CASE("ScatterElements reductions apply every duplicate, integers wrap",
+          "[tensor][ScatterElements]") {
   auto data = ir::Tensor::from_vector<int32_t>({1, 5}, {1, 2, 3, 4, 5});
   auto idx = ir::Tensor::from_vector<int64_t>({1, 2}, {1, 1});
   auto upd = ir::Tensor::from_vector<int32_t>({1, 2}, {10, 20});
   auto scatter = [&](const char* reduction, const ir::Tensor& d, const ir::Tensor& u) {
-    return run_node(make_node("ScatterElements", {{"axis", one(1)}, {"reduction", str(reduction)}}, 3),
-                    {d, idx, u})[0];
+    return run_node(
+        make_node("ScatterElements", {{"axis", one(1)}, {"reduction", str(reduction)}}, 3),
+        {d, idx, u})[0];
   };
   CHECK(values<int32_t>(scatter("none", data, upd)) == std::vector<int32_t>{1, 20, 3, 4, 5});
   CHECK(values<int32_t>(scatter("add", data, upd)) == std::vector<int32_t>{1, 32, 3, 4, 5});
@@ -143,7 +148,8 @@ TEST_CASE("ScatterND writes slices; add and mul reductions", "[tensor][ScatterND
   auto dup = ir::Tensor::from_vector<int64_t>({2, 1}, {0, 0});
   auto rows = ir::Tensor::from_vector<float>({2, 2}, {5, 6, 7, 8});
   auto nd = [&](const char* reduction) {
-    return values<float>(run_node(make_node("ScatterND", {{"reduction", str(reduction)}}, 3), {d2, dup, rows})[0]);
+    return values<float>(
+        run_node(make_node("ScatterND", {{"reduction", str(reduction)}}, 3), {d2, dup, rows})[0]);
   };
   CHECK(nd("add") == std::vector<float>{13, 16, 3, 4});
   CHECK(nd("mul") == std::vector<float>{35, 96, 3, 4});

@@ -35,16 +35,20 @@ TEST_CASE("Transpose default reverses dims; perm permutes", "[tensor][Transpose]
       for (int k = 0; k < 2; ++k) want.push_back(static_cast<float>(k * 12 + i * 4 + j));
   CHECK(values<float>(z[0]) == want);
 
-  CHECK_THROWS_AS(run_node(make_node("Transpose", {{"perm", ints({0, 0})}}), {iota_f32({2, 3})}), Error);
-  CHECK_THROWS_AS(run_node(make_node("Transpose", {{"perm", ints({0})}}), {iota_f32({2, 3})}), Error);
-  CHECK_THROWS_AS(run_node(make_node("Transpose", {{"perm", ints({-1, 0})}}), {iota_f32({2, 3})}), Error);
+  CHECK_THROWS_AS(run_node(make_node("Transpose", {{"perm", ints({0, 0})}}), {iota_f32({2, 3})}),
+                  Error);
+  CHECK_THROWS_AS(run_node(make_node("Transpose", {{"perm", ints({0})}}), {iota_f32({2, 3})}),
+                  Error);
+  CHECK_THROWS_AS(run_node(make_node("Transpose", {{"perm", ints({-1, 0})}}), {iota_f32({2, 3})}),
+                  Error);
 }
 
 TEST_CASE("Transpose moves float16 and int8 elements as bytes", "[tensor][Transpose]") {
   auto x = ir::Tensor::from_vector<int8_t>({2, 2}, {1, -2, 3, -4});
-  CHECK(values<int8_t>(run_node(make_node("Transpose"), {x})[0]) == std::vector<int8_t>{1, 3, -2, -4});
-  auto h = ir::Tensor::from_vector<ir::Float16>(
-      {1, 2}, {ir::f32_to_f16(1.5f), ir::f32_to_f16(-2.0f)});
+  CHECK(values<int8_t>(run_node(make_node("Transpose"), {x})[0]) ==
+        std::vector<int8_t>{1, 3, -2, -4});
+  auto h =
+      ir::Tensor::from_vector<ir::Float16>({1, 2}, {ir::f32_to_f16(1.5f), ir::f32_to_f16(-2.0f)});
   auto hy = run_node(make_node("Transpose"), {h})[0];
   CHECK(hy.shape() == ir::Shape{2, 1});
   CHECK(ir::f16_to_f32(hy.data<ir::Float16>()[1]) == -2.0f);
@@ -89,7 +93,8 @@ TEST_CASE("Split: given sizes, equal parts, zero-size piece", "[tensor][Split]")
 
 TEST_CASE("Slice: the spec's examples", "[tensor][Slice]") {
   auto data = ir::Tensor::from_vector<float>({2, 4}, {1, 2, 3, 4, 5, 6, 7, 8});
-  auto y = run_node(make_node("Slice", {}, 5), {data, i64({1, 0}), i64({2, 3}), i64({0, 1}), i64({1, 2})});
+  auto y = run_node(make_node("Slice", {}, 5),
+                    {data, i64({1, 0}), i64({2, 3}), i64({0, 1}), i64({1, 2})});
   CHECK(y[0].shape() == ir::Shape{1, 2});
   CHECK(values<float>(y[0]) == std::vector<float>{5, 7});
   auto z = run_node(make_node("Slice", {}, 3), {data, i64({0, 1}), i64({-1, 1000})});
@@ -114,12 +119,14 @@ TEST_CASE("Slice: default axes, negative axes and Slice-1 attributes", "[tensor]
   auto x = iota_f32({3, 4});
   auto y = run_node(make_node("Slice", {}, 4), {x, i64({-1}), i64({kMax}), i64({-2})});
   CHECK(values<float>(y[0]) == std::vector<float>{8, 9, 10, 11});
-  auto z = run_node(make_node("Slice", {{"starts", ints({1})}, {"ends", ints({3})}, {"axes", ints({1})}}),
-                    {x}, 9);
+  auto z = run_node(
+      make_node("Slice", {{"starts", ints({1})}, {"ends", ints({3})}, {"axes", ints({1})}}), {x},
+      9);
   CHECK(z[0].shape() == ir::Shape{3, 2});
   CHECK(values<float>(z[0]) == std::vector<float>{1, 2, 5, 6, 9, 10});
   CHECK_THROWS_AS(run_node(make_node("Slice", {}, 4), {x, i64({0}), i64({1}), i64({2})}), Error);
-  CHECK_THROWS_AS(run_node(make_node("Slice", {}, 4), {x, i64({0, 0}), i64({1, 1}), i64({1, -1})}), Error);
+  CHECK_THROWS_AS(run_node(make_node("Slice", {}, 4), {x, i64({0, 0}), i64({1, 1}), i64({1, -1})}),
+                  Error);
 }
 
 TEST_CASE("Expand broadcasts both ways", "[tensor][Expand]") {
@@ -130,23 +137,27 @@ TEST_CASE("Expand broadcasts both ways", "[tensor][Expand]") {
   CHECK(run_node(make_node("Expand", {}, 2), {x, i64({1})})[0].shape() == ir::Shape{3, 1});
   CHECK_THROWS_AS(run_node(make_node("Expand", {}, 2), {x, i64({2, 2})}), Error);
   CHECK_THROWS_AS(run_node(make_node("Expand", {}, 2), {x, i64({-1, 1})}), Error);
-  CHECK_THROWS_AS(run_node(make_node("Expand", {}, 2), {x, i64({int64_t{1} << 40, 1, 1 << 20})}), Error);
+  CHECK_THROWS_AS(run_node(make_node("Expand", {}, 2), {x, i64({int64_t{1} << 40, 1, 1 << 20})}),
+                  Error);
 }
 
 TEST_CASE("Tile repeats each dim", "[tensor][Tile]") {
   auto y = run_node(make_node("Tile", {}, 2), {iota_f32({2, 2}), i64({2, 2})});
   REQUIRE(y[0].shape() == ir::Shape{4, 4});
   CHECK(values<float>(y[0]) == std::vector<float>{0, 1, 0, 1, 2, 3, 2, 3, 0, 1, 0, 1, 2, 3, 2, 3});
-  CHECK(run_node(make_node("Tile", {}, 2), {iota_f32({2, 2}), i64({0, 3})})[0].shape() == ir::Shape{0, 6});
+  CHECK(run_node(make_node("Tile", {}, 2), {iota_f32({2, 2}), i64({0, 3})})[0].shape() ==
+        ir::Shape{0, 6});
   CHECK_THROWS_AS(run_node(make_node("Tile", {}, 2), {iota_f32({2, 2}), i64({2})}), Error);
   CHECK_THROWS_AS(run_node(make_node("Tile", {}, 2), {iota_f32({2, 2}), i64({-1, 1})}), Error);
   CHECK_THROWS_AS(run_node(make_node("Tile", {}, 2), {iota_f32({2, 2}), i64({kMax, kMax})}), Error);
 }
 
-TEST_CASE("DepthToSpace DCR and CRD; SpaceToDepth inverts DCR", "[tensor][DepthToSpace][SpaceToDepth]") {
+TEST_CASE("DepthToSpace DCR and CRD; SpaceToDepth inverts DCR",
+          "[tensor][DepthToSpace][SpaceToDepth]") {
   auto x = iota_f32({1, 8, 1, 1});
   auto d2s = [&](const char* mode) {
-    return run_node(make_node("DepthToSpace", {{"blocksize", one(2)}, {"mode", str(mode)}}), {x})[0];
+    return run_node(make_node("DepthToSpace", {{"blocksize", one(2)}, {"mode", str(mode)}}),
+                    {x})[0];
   };
   auto dcr = d2s("DCR");
   REQUIRE(dcr.shape() == ir::Shape{1, 2, 2, 2});
@@ -154,7 +165,8 @@ TEST_CASE("DepthToSpace DCR and CRD; SpaceToDepth inverts DCR", "[tensor][DepthT
   CHECK(values<float>(dcr) == std::vector<float>{0, 2, 4, 6, 1, 3, 5, 7});
   CHECK(values<float>(d2s("CRD")) == std::vector<float>{0, 1, 2, 3, 4, 5, 6, 7});
 
-  auto s = run_node(make_node("SpaceToDepth", {{"blocksize", one(2)}}), {iota_f32({1, 2, 2, 2})})[0];
+  auto s =
+      run_node(make_node("SpaceToDepth", {{"blocksize", one(2)}}), {iota_f32({1, 2, 2, 2})})[0];
   REQUIRE(s.shape() == ir::Shape{1, 8, 1, 1});
   CHECK(values<float>(s) == std::vector<float>{0, 4, 1, 5, 2, 6, 3, 7});
   auto back = run_node(make_node("DepthToSpace", {{"blocksize", one(2)}}), {s})[0];
@@ -162,5 +174,19 @@ TEST_CASE("DepthToSpace DCR and CRD; SpaceToDepth inverts DCR", "[tensor][DepthT
 
   CHECK_THROWS_AS(run_node(make_node("DepthToSpace", {{"blocksize", one(3)}}), {x}), Error);
   CHECK_THROWS_AS(run_node(make_node("DepthToSpace", {{"blocksize", one(0)}}), {x}), Error);
-  CHECK_THROWS_AS(run_node(make_node("SpaceToDepth", {{"blocksize", one(2)}}), {iota_f32({1, 1, 3, 2})}), Error);
+  CHECK_THROWS_AS(
+      run_node(make_node("SpaceToDepth", {{"blocksize", one(2)}}), {iota_f32({1, 1, 3, 2})}),
+      Error);
+}
+
+TEST_CASE("Zero-size tensors pass through layout ops", "[tensor][Transpose][Slice][Gather]") {
+  auto empty = ir::Tensor::zeros(ir::DType::Float32, {0, 3});
+  CHECK(run_node(make_node("Transpose"), {empty})[0].shape() == ir::Shape{3, 0});
+  CHECK(run_node(make_node("Slice", {}, 3), {empty, i64({1}), i64({2})})[0].shape() ==
+        ir::Shape{0, 3});
+  auto g = run_node(make_node("Gather", {{"axis", one(0)}}, 2),
+                    {iota_f32({3, 2}), ir::Tensor::zeros(ir::DType::Int64, {0})})[0];
+  CHECK(g.shape() == ir::Shape{0, 2});
+  CHECK(run_node(make_node("Expand", {}, 2), {empty, i64({2, 1, 1})})[0].shape() ==
+        ir::Shape{2, 0, 3});
 }

@@ -21,7 +21,8 @@ TEST_CASE("Identity passes the tensor through, any dtype", "[tensor][Identity]")
   CHECK(y[0].identical(x));
 }
 
-TEST_CASE("Flatten splits the dims at axis, negative axes count from the end", "[tensor][Flatten]") {
+TEST_CASE("Flatten splits the dims at axis, negative axes count from the end",
+          "[tensor][Flatten]") {
   auto x = iota_f32({2, 3, 4});
   auto flat = [&](int64_t axis) {
     return run_node(make_node("Flatten", {{"axis", ir::Attribute::of_int(axis)}}), {x})[0].shape();

@@ -14,7 +14,8 @@ void reject_strings(const KernelInfo& info) {
 
 size_t element_size(const ir::Tensor& t) {
   const size_t size = ir::dtype_size(t.dtype());
-  if (size == 0) throw unsupported("tensors of dtype {} are not supported", ir::dtype_name(t.dtype()));
+  if (size == 0)
+    throw unsupported("tensors of dtype {} are not supported", ir::dtype_name(t.dtype()));
   return size;
 }
 
@@ -83,7 +84,8 @@ std::vector<int64_t> index_values(const ir::Tensor& t, const char* what) {
 
 int64_t checked_index(int64_t index, int64_t dim, const char* what) {
   const int64_t i = index < 0 ? index + dim : index;
-  if (i < 0 || i >= dim) throw bad_input("{} {} is out of range for a dim of size {}", what, index, dim);
+  if (i < 0 || i >= dim)
+    throw bad_input("{} {} is out of range for a dim of size {}", what, index, dim);
   return i;
 }
 
@@ -110,7 +112,7 @@ std::vector<int64_t> normalize_axes(const std::vector<int64_t>& axes, int64_t ra
 }
 
 std::optional<std::vector<int64_t>> ints_attr_or_input(const KernelArgs& a, const char* attr,
-                                                        size_t input, int64_t input_since) {
+                                                       size_t input, int64_t input_since) {
   if (a.since_version < input_since) {
     if (!a.node.has_attr(attr)) return std::nullopt;
     return a.node.attr_ints(attr);

@@ -79,6 +79,6 @@ std::vector<int64_t> normalize_axes(const std::vector<int64_t>& axes, int64_t ra
 // optional input `input` from then on (Squeeze/Unsqueeze axes, Split split, ...).
 // nullopt when absent.
 std::optional<std::vector<int64_t>> ints_attr_or_input(const KernelArgs& a, const char* attr,
-                                                        size_t input, int64_t input_since);
+                                                       size_t input, int64_t input_since);
 
 }  // namespace hone::runtime::reference::kernels::tensor_common

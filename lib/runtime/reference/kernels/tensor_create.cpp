@@ -12,9 +12,9 @@ using namespace tensor_common;
 
 namespace {
 
-constexpr const char* kConstantAttrs[] = {"value", "value_float", "value_floats", "value_int",
-                                          "value_ints", "value_string", "value_strings",
-                                          "sparse_value"};
+constexpr const char* kConstantAttrs[] = {"value",         "value_float", "value_floats",
+                                          "value_int",     "value_ints",  "value_string",
+                                          "value_strings", "sparse_value"};
 
 // The one value_* attribute a Constant node sets.
 std::string constant_attr(const ir::Node& node) {
@@ -133,7 +133,8 @@ void run_Constant(KernelArgs& a) {
 void check_ConstantOfShape(const KernelInfo& info) {
   require_dtype(info, 0, {ir::DType::Int64});
   if (const ir::Tensor* v = info.node.attr_tensor("value")) {
-    if (v->numel() != 1) throw bad_input("'value' must hold one element, got {}", ir::shape_str(v->shape()));
+    if (v->numel() != 1)
+      throw bad_input("'value' must hold one element, got {}", ir::shape_str(v->shape()));
     element_size(*v);
   }
 }
@@ -155,8 +156,9 @@ void run_ConstantOfShape(KernelArgs& a) {
 // ---------------------------------------------------------------------------------- Range
 void check_Range(const KernelInfo& info) {
   for (size_t i = 0; i < 3; ++i) {
-    require_dtype(info, i, {ir::DType::Float32, ir::DType::Float64, ir::DType::Int16,
-                            ir::DType::Int32, ir::DType::Int64});
+    require_dtype(info, i,
+                  {ir::DType::Float32, ir::DType::Float64, ir::DType::Int16, ir::DType::Int32,
+                   ir::DType::Int64});
   }
 }
 
@@ -216,13 +218,17 @@ void run_OneHot(KernelArgs& a) {
   const ir::Tensor& indices = a.in(0);
   const ir::Tensor& values = a.in(2);
   element_size(values);
-  if (values.numel() != 2) throw bad_input("values must be [off, on], got {}", ir::shape_str(values.shape()));
-  if (a.in(1).numel() != 1) throw bad_input("depth must be one value, got {}", ir::shape_str(a.in(1).shape()));
+  if (values.numel() != 2)
+    throw bad_input("values must be [off, on], got {}", ir::shape_str(values.shape()));
+  if (a.in(1).numel() != 1)
+    throw bad_input("depth must be one value, got {}", ir::shape_str(a.in(1).shape()));
   const int64_t depth = integral_value(a.in(1), 0, -1);
-  if (depth < 1 || depth > ir::kMaxElements) throw bad_input("depth {} must be positive", a.in(1).get_as_double(0));
+  if (depth < 1 || depth > ir::kMaxElements)
+    throw bad_input("depth {} must be positive", a.in(1).get_as_double(0));
   const auto rank = static_cast<int64_t>(indices.rank());
   int64_t axis = a.node.attr_int("axis", -1);
-  if (axis < -(rank + 1) || axis > rank) throw bad_input("axis {} is out of range for rank {}", axis, rank + 1);
+  if (axis < -(rank + 1) || axis > rank)
+    throw bad_input("axis {} is out of range for rank {}", axis, rank + 1);
   if (axis < 0) axis += rank + 1;
 
   ir::Shape out_shape = indices.shape();

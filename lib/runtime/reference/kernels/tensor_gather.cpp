@@ -12,7 +12,8 @@ namespace {
 // shorter than the dim drops the rest, as numpy.compress does.
 std::vector<int64_t> kept_slices(const ir::Tensor& condition, int64_t n) {
   require_dtype(condition, "condition", {ir::DType::Bool});
-  if (condition.rank() != 1) throw bad_input("condition must be 1-D, got {}", ir::shape_str(condition.shape()));
+  if (condition.rank() != 1)
+    throw bad_input("condition must be 1-D, got {}", ir::shape_str(condition.shape()));
   std::vector<int64_t> kept;
   for (int64_t i = 0; i < condition.numel(); ++i) {
     if (!condition.data<bool>()[i]) continue;
@@ -57,7 +58,8 @@ void run_Gather(KernelArgs& a) {
   const int64_t n = data.shape()[axis];
   for (int64_t& i : idx) i = checked_index(i, n, "index");
 
-  ir::Shape out_shape(data.shape().begin(), data.shape().begin() + static_cast<std::ptrdiff_t>(axis));
+  ir::Shape out_shape(data.shape().begin(),
+                      data.shape().begin() + static_cast<std::ptrdiff_t>(axis));
   out_shape.insert(out_shape.end(), indices.shape().begin(), indices.shape().end());
   out_shape.insert(out_shape.end(), data.shape().begin() + static_cast<std::ptrdiff_t>(axis) + 1,
                    data.shape().end());
@@ -129,7 +131,8 @@ void run_GatherND(KernelArgs& a) {
   const std::vector<int64_t> idx = index_values(indices, "indices");
   const std::vector<int64_t> strides = contiguous_strides(data.shape());
   const int64_t slice = dims_product(data.shape(), ub + uk, data.rank());
-  const int64_t per_batch = dims_product(indices.shape(), ub, indices.rank() - 1);  // tuples per batch
+  const int64_t per_batch =
+      dims_product(indices.shape(), ub, indices.rank() - 1);  // tuples per batch
   const int64_t tuples = dims_product(indices.shape(), 0, indices.rank() - 1);
   for (int64_t t = 0; t < tuples; ++t) {
     int64_t src = (t / per_batch) * (ub > 0 ? strides[ub - 1] : 0);
@@ -195,7 +198,8 @@ void run_NonZero(KernelArgs& a) {
   const std::vector<int64_t> strides = contiguous_strides(x.shape());
   for (size_t d = 0; d < x.rank(); ++d) {
     for (int64_t j = 0; j < nnz; ++j) {
-      out[static_cast<int64_t>(d) * nnz + j] = found[static_cast<size_t>(j)] / strides[d] % x.shape()[d];
+      out[static_cast<int64_t>(d) * nnz + j] =
+          found[static_cast<size_t>(j)] / strides[d] % x.shape()[d];
     }
   }
   a.outputs[0] = std::move(y);

@@ -13,7 +13,8 @@ using namespace tensor_common;
 namespace {
 
 // Transpose of x viewed as `as_shape` (same element count): output dim i is input dim perm[i].
-ir::Tensor permute(const ir::Tensor& x, const ir::Shape& as_shape, const std::vector<int64_t>& perm) {
+ir::Tensor permute(const ir::Tensor& x, const ir::Shape& as_shape,
+                   const std::vector<int64_t>& perm) {
   const std::vector<int64_t> in_strides = contiguous_strides(as_shape);
   StridedView v;
   for (int64_t p : perm) {
@@ -27,7 +28,8 @@ void check_permutation(const std::vector<int64_t>& perm, size_t rank) {
   std::vector<bool> seen(rank, false);
   bool ok = perm.size() == rank;
   for (size_t i = 0; ok && i < rank; ++i) {
-    ok = perm[i] >= 0 && perm[i] < static_cast<int64_t>(rank) && !seen[static_cast<size_t>(perm[i])];
+    ok =
+        perm[i] >= 0 && perm[i] < static_cast<int64_t>(rank) && !seen[static_cast<size_t>(perm[i])];
     if (ok) seen[static_cast<size_t>(perm[i])] = true;
   }
   if (!ok) throw bad_input("perm {} is not a permutation of {} dims", ir::shape_str(perm), rank);
@@ -57,11 +59,13 @@ std::vector<int64_t> split_sizes(const std::optional<std::vector<int64_t>>& give
     return std::vector<int64_t>(outputs, dim / n);
   }
   if (given->size() != outputs) {
-    throw bad_input("split {} has {} entries for {} outputs", ir::shape_str(*given), given->size(), outputs);
+    throw bad_input("split {} has {} entries for {} outputs", ir::shape_str(*given), given->size(),
+                    outputs);
   }
   int64_t sum = 0;
   for (int64_t s : *given) {
-    if (s < 0 || s > dim - sum) throw bad_input("split {} does not add up to dim {}", ir::shape_str(*given), dim);
+    if (s < 0 || s > dim - sum)
+      throw bad_input("split {} does not add up to dim {}", ir::shape_str(*given), dim);
     sum += s;
   }
   if (sum != dim) throw bad_input("split {} does not add up to dim {}", ir::shape_str(*given), dim);
@@ -132,7 +136,8 @@ SliceParams slice_params(const KernelArgs& a, int64_t rank) {
 // Tile: output dim d is in[d] * repeats[d]; BadInput before anything overflows.
 ir::Shape tiled_shape(const ir::Shape& in, const std::vector<int64_t>& repeats) {
   if (repeats.size() != in.size()) {
-    throw bad_input("repeats {} has {} entries for rank {}", ir::shape_str(repeats), repeats.size(), in.size());
+    throw bad_input("repeats {} has {} entries for rank {}", ir::shape_str(repeats), repeats.size(),
+                    in.size());
   }
   ir::Shape out(in.size());
   for (size_t d = 0; d < in.size(); ++d) {
@@ -154,7 +159,8 @@ int64_t block_size(const ir::Node& node) {
 
 const ir::Tensor& rank4_input(const KernelArgs& a) {
   const ir::Tensor& x = a.in(0);
-  if (x.rank() != 4) throw bad_input("input must be 4-D [N, C, H, W], got {}", ir::shape_str(x.shape()));
+  if (x.rank() != 4)
+    throw bad_input("input must be 4-D [N, C, H, W], got {}", ir::shape_str(x.shape()));
   return x;
 }
 
@@ -181,7 +187,8 @@ void check_Concat(const KernelInfo& info) {
 void run_Concat(KernelArgs& a) {
   const ir::Tensor& first = a.in(0);
   if (first.rank() == 0) throw bad_input("cannot concatenate scalars");
-  const int64_t axis = normalize_axis(a.node.attr_int("axis", 0), static_cast<int64_t>(first.rank()));
+  const int64_t axis =
+      normalize_axis(a.node.attr_int("axis", 0), static_cast<int64_t>(first.rank()));
   const auto ax = static_cast<size_t>(axis);
   ir::Shape out_shape = first.shape();
   out_shape[ax] = 0;
@@ -295,7 +302,8 @@ void run_DepthToSpace(KernelArgs& a) {
   const ir::Tensor& x = rank4_input(a);
   const int64_t b = block_size(a.node);
   const int64_t n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
-  if (c % (b * b) != 0) throw bad_input("channels {} are not a multiple of blocksize^2 = {}", c, b * b);
+  if (c % (b * b) != 0)
+    throw bad_input("channels {} are not a multiple of blocksize^2 = {}", c, b * b);
   const int64_t cb = c / (b * b);
   // DCR: [N, b, b, C/b^2, H, W] -> [N, C/b^2, H, b, W, b]; CRD: [N, C/b^2, b, b, H, W] -> same.
   const bool crd = a.since_version >= 11 && a.node.attr_string("mode", "DCR") == "CRD";
@@ -341,7 +349,8 @@ void run_ReverseSequence(KernelArgs& a) {
   const auto time = 1 - batch;
   const std::vector<int64_t> lens = int_list(a.in(1), "sequence_lens");
   if (static_cast<int64_t>(lens.size()) != x.shape()[batch]) {
-    throw bad_input("sequence_lens has {} entries for batch size {}", lens.size(), x.shape()[batch]);
+    throw bad_input("sequence_lens has {} entries for batch size {}", lens.size(),
+                    x.shape()[batch]);
   }
   for (int64_t len : lens) {
     if (len < 0 || len > x.shape()[time]) {

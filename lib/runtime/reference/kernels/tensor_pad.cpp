@@ -40,7 +40,8 @@ PadAxis pad_axis(int64_t dim, int64_t begin, int64_t end, PadMode mode) {
   p.size = dim - p.lo - std::max<int64_t>(-end, 0);
   p.before = std::max<int64_t>(begin, 0);
   p.out = dim + begin + end;
-  if (p.size < 0) throw bad_input("pads ({}, {}) crop more than the dim of size {}", begin, end, dim);
+  if (p.size < 0)
+    throw bad_input("pads ({}, {}) crop more than the dim of size {}", begin, end, dim);
   if (mode != PadMode::Constant && p.size == 0 && p.out > 0) {
     throw bad_input("cannot reflect or replicate an empty dim");
   }
@@ -111,7 +112,8 @@ void run_Pad(KernelArgs& a) {
   const std::vector<int64_t> pads = pads_of(a);
   const size_t rank = x.rank();
   if (pads.size() != 2 * rank) {
-    throw bad_input("pads {} has {} entries, expected 2 * rank = {}", ir::shape_str(pads), pads.size(), 2 * rank);
+    throw bad_input("pads {} has {} entries, expected 2 * rank = {}", ir::shape_str(pads),
+                    pads.size(), 2 * rank);
   }
   std::vector<PadAxis> axes;
   ir::Shape out_shape;

@@ -16,7 +16,14 @@ using namespace tensor_common;
 namespace {
 
 enum class Interp { Nearest, Linear, Cubic };
-enum class Coord { HalfPixel, PytorchHalfPixel, AlignCorners, Asymmetric, TfHalfPixelForNN, TfCropAndResize };
+enum class Coord {
+  HalfPixel,
+  PytorchHalfPixel,
+  AlignCorners,
+  Asymmetric,
+  TfHalfPixelForNN,
+  TfCropAndResize
+};
 enum class Rounding { RoundPreferFloor, RoundPreferCeil, Floor, Ceil };
 
 struct ResizeParams {
@@ -53,7 +60,8 @@ Rounding parse_rounding(const ir::Node& node) {
   if (m == "round_prefer_ceil") return Rounding::RoundPreferCeil;
   if (m == "floor") return Rounding::Floor;
   if (m == "ceil") return Rounding::Ceil;
-  throw bad_input("nearest_mode '{}' is not round_prefer_floor, round_prefer_ceil, floor or ceil", m);
+  throw bad_input("nearest_mode '{}' is not round_prefer_floor, round_prefer_ceil, floor or ceil",
+                  m);
 }
 
 // Upsample and Resize-10 have no attributes beyond mode: asymmetric coordinates, and nearest
@@ -99,11 +107,16 @@ double source_coordinate(const ResizeParams& p, double x, double scale, int64_t 
   const double out_len = scale * static_cast<double>(in_len);
   const double last = static_cast<double>(in_len - 1);
   switch (p.coord) {
-    case Coord::HalfPixel: return (x + 0.5) / scale - 0.5;
-    case Coord::PytorchHalfPixel: return out_len > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
-    case Coord::AlignCorners: return out_len == 1 ? 0.0 : x * last / (out_len - 1);
-    case Coord::Asymmetric: return x / scale;
-    case Coord::TfHalfPixelForNN: return (x + 0.5) / scale;
+    case Coord::HalfPixel:
+      return (x + 0.5) / scale - 0.5;
+    case Coord::PytorchHalfPixel:
+      return out_len > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
+    case Coord::AlignCorners:
+      return out_len == 1 ? 0.0 : x * last / (out_len - 1);
+    case Coord::Asymmetric:
+      return x / scale;
+    case Coord::TfHalfPixelForNN:
+      return (x + 0.5) / scale;
     case Coord::TfCropAndResize:
       return out_len > 1 ? roi_start * last + x * (roi_end - roi_start) * last / (out_len - 1)
                          : 0.5 * (roi_start + roi_end) * last;
@@ -113,8 +126,8 @@ double source_coordinate(const ResizeParams& p, double x, double scale, int64_t 
 
 // Keys' cubic convolution weights for the taps at -1, 0, 1, 2 around the base (ratio in (0, 1]).
 std::vector<double> cubic_weights(double r, double a) {
-  auto near = [a](double t) { return ((a + 2) * t - (a + 3)) * t * t + 1; };           // |t| <= 1
-  auto far = [a](double t) { return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a; };      // 1 < |t| < 2
+  auto near = [a](double t) { return ((a + 2) * t - (a + 3)) * t * t + 1; };       // |t| <= 1
+  auto far = [a](double t) { return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a; };  // 1 < |t| < 2
   return {far(r + 1), near(r), near(1 - r), far(2 - r)};
 }
 
@@ -137,10 +150,18 @@ Sample sample(const ResizeParams& p, double x, int64_t in_len) {
     bool right = true;
     if (ratio < 1) {
       switch (p.rounding) {
-        case Rounding::RoundPreferFloor: right = ratio > 0.5; break;
-        case Rounding::RoundPreferCeil: right = ratio >= 0.5; break;
-        case Rounding::Floor: right = false; break;
-        case Rounding::Ceil: right = true; break;
+        case Rounding::RoundPreferFloor:
+          right = ratio > 0.5;
+          break;
+        case Rounding::RoundPreferCeil:
+          right = ratio >= 0.5;
+          break;
+        case Rounding::Floor:
+          right = false;
+          break;
+        case Rounding::Ceil:
+          right = true;
+          break;
       }
     }
     taps = {{right ? base + 1 : base, 1.0}};
@@ -150,7 +171,8 @@ Sample sample(const ResizeParams& p, double x, int64_t in_len) {
     const std::vector<double> w = cubic_weights(ratio, p.cubic_a);
     for (int64_t k = 0; k < 4; ++k) taps.push_back({base - 1 + k, w[static_cast<size_t>(k)]});
   }
-  if (p.exclude_outside && p.interp != Interp::Nearest) {  // outside taps weigh 0; the rest are renormalised to sum to 1
+  if (p.exclude_outside &&
+      p.interp != Interp::Nearest) {  // outside taps weigh 0; the rest are renormalised to sum to 1
     double sum = 0;
     for (Tap& t : taps) {
       if (t.index < 0 || t.index >= in_len) t.weight = 0;
@@ -192,7 +214,8 @@ Geometry from_sizes(const ir::Shape& in, const std::vector<int64_t>& sizes) {
       throw bad_input("cannot resize dim {} of size {} to {}", d, in[d], sizes[d]);
     }
     g.out_shape.push_back(sizes[d]);
-    g.scales.push_back(in[d] == 0 ? 1.0 : static_cast<double>(sizes[d]) / static_cast<double>(in[d]));
+    g.scales.push_back(in[d] == 0 ? 1.0
+                                  : static_cast<double>(sizes[d]) / static_cast<double>(in[d]));
   }
   return g;
 }
@@ -221,15 +244,18 @@ Geometry geometry(const KernelArgs& a, bool is_resize) {
   } else {
     const ir::Tensor* sc = non_empty(a, 2);
     const ir::Tensor* sz = non_empty(a, 3);
-    if ((sc != nullptr) == (sz != nullptr)) throw bad_input("exactly one of scales and sizes must be given");
+    if ((sc != nullptr) == (sz != nullptr))
+      throw bad_input("exactly one of scales and sizes must be given");
     if (sz) {
       const std::vector<int64_t> sizes = index_values(*sz, "sizes");
-      if (sizes.size() != in.size()) throw bad_input("sizes has {} entries for rank {}", sizes.size(), in.size());
+      if (sizes.size() != in.size())
+        throw bad_input("sizes has {} entries for rank {}", sizes.size(), in.size());
       return from_sizes(in, sizes);
     }
     scales = float_list(*sc, "scales");
   }
-  if (scales.size() != in.size()) throw bad_input("scales has {} entries for rank {}", scales.size(), in.size());
+  if (scales.size() != in.size())
+    throw bad_input("scales has {} entries for rank {}", scales.size(), in.size());
   return from_scales(in, scales);
 }
 
@@ -238,7 +264,8 @@ std::vector<double> roi_of(const KernelArgs& a, const ResizeParams& p, size_t ra
   const ir::Tensor* roi = non_empty(a, 1);
   if (!roi) throw bad_input("tf_crop_and_resize needs roi");
   std::vector<double> v = float_list(*roi, "roi");
-  if (v.size() != 2 * rank) throw bad_input("roi has {} entries, expected 2 * rank = {}", v.size(), 2 * rank);
+  if (v.size() != 2 * rank)
+    throw bad_input("roi has {} entries, expected 2 * rank = {}", v.size(), 2 * rank);
   return v;
 }
 

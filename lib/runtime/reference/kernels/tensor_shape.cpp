@@ -97,8 +97,8 @@ void run_Flatten(KernelArgs& a) {
   if (axis < 0 && a.since_version >= 11) axis += rank;  // negative axes from opset 11
   if (axis < 0 || axis > rank) throw bad_input("axis {} is out of range for rank {}", axis, rank);
   const auto split = static_cast<size_t>(axis);
-  a.outputs[0] = x.reshaped({dims_product(x.shape(), 0, split),
-                             dims_product(x.shape(), split, x.rank())});
+  a.outputs[0] =
+      x.reshaped({dims_product(x.shape(), 0, split), dims_product(x.shape(), split, x.rank())});
 }
 
 // -------------------------------------------------------------------------------- Reshape
