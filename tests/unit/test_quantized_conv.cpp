@@ -2,14 +2,7 @@
 #include "test_quantized_util.h"
 
 using namespace hone;
-using hone::test::f32;
-using hone::test::i32;
-using hone::test::i8;
-using hone::test::ints;
-using hone::test::make_node;
-using hone::test::run_node;
-using hone::test::thrown_kind;
-using hone::test::u8;
+using namespace hone::test;  // f32, i8, u8, i32, ints, make_node, run_node, ...
 
 namespace {
 using Attrs = std::map<std::string, ir::Attribute>;
