@@ -1,5 +1,7 @@
 #include "ir/onnx_io.h"
 
+#include "support/file_io.h"
+
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
@@ -8,7 +10,6 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <unistd.h>
 
 namespace hone::ir {
 
@@ -469,26 +470,9 @@ std::string serialize_onnx(const Model& model) {
 }
 
 void save_onnx(const Model& model, const std::string& path) {
-  const std::string bytes = serialize_onnx(model);
-  const fs::path target(path);
-  const fs::path tmp = target.string() + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw bad_input("cannot write (directory missing or not writable)").with_file(path);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw bad_input("write failed (disk full?)").with_file(path);
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw bad_input("cannot replace file: {}", ec.message()).with_file(path);
-  }
+  // Serialize first: a model that fails the checker never touches the target.
+  // write_file_atomic: temp + fsync + rename; BadInput naming the path on failure.
+  support::write_file_atomic(path, serialize_onnx(model));
 }
 
 void infer_shapes(Model& model) {

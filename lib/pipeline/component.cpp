@@ -167,7 +167,7 @@ nlohmann::json validate_parameters(const ComponentSpec& spec, const nlohmann::js
       const ParamSpec* p = spec.param(key);
       if (!p) {
         throw bad_input("unknown parameter of {} '{}'{}", kind_name(spec.kind), spec.name,
-                        did_you_mean(key, names))
+                        names.empty() ? ": it takes no parameters" : did_you_mean(key, names))
             .with_json_path(json_path + "/" + key);
       }
       if (value.is_null() && !p->required) continue;

@@ -46,6 +46,9 @@ struct ComponentSpec {
   std::string description;
   std::vector<ParamSpec> params;
   std::string origin = "built-in";  // a plugin's file for plugin components
+  // Optimizers only: false when listing the pass twice in one pipeline makes no sense (a
+  // second run is a no-op the user did not mean, or would compound, like quantizing twice).
+  bool repeatable = true;
 
   const ParamSpec* param(std::string_view name) const;
 };

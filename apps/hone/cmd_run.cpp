@@ -1,0 +1,49 @@
+// hone run PIPELINE.json [--target NAME] [--output-dir DIR] [--set k=v]... [-v|-q]
+// Runs a pipeline and writes one measurements JSON per target (docs/pipeline.md).
+#include "commands.h"
+
+#include "pipeline/runner.h"
+#include "support/progress.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+namespace hone::cli {
+
+CommandFn add_run_command(CLI::App& sub) {
+  struct Options {
+    std::string pipeline;
+    std::string target;
+    std::string output_dir;
+    std::vector<std::string> sets;
+    bool verbose = false;
+    bool quiet = false;
+  };
+  auto opt = std::make_shared<Options>();
+  sub.add_option("pipeline", opt->pipeline, "Pipeline JSON file")->required();
+  sub.add_option("--target", opt->target, "Run only this target of the pipeline");
+  sub.add_option("--output-dir", opt->output_dir, "Where measurements go (overrides measurements.output_dir)");
+  sub.add_option("--set", opt->sets, "Override a pipeline value: KEY.PATH=VALUE, e.g. dataset.parameters.limit=500")
+      ->take_all();
+  auto* v = sub.add_flag("-v,--verbose", opt->verbose, "Debug logging");
+  sub.add_flag("-q,--quiet", opt->quiet, "Print only the final summary table")->excludes(v);
+  return [opt] {
+    if (opt->quiet) spdlog::set_level(spdlog::level::warn);
+    if (opt->verbose) spdlog::set_level(spdlog::level::debug);
+    const pipeline::PipelineConfig cfg = pipeline::load_pipeline(opt->pipeline, opt->sets);
+    pipeline::RunOptions ro;
+    ro.only_target = opt->target;
+    ro.output_dir = opt->output_dir;
+    ro.progress = support::Progress::auto_mode(opt->quiet);
+    const auto results = pipeline::run_pipeline(cfg, ro);
+    fmt::print("{}", pipeline::summary_table(results));
+    if (!opt->quiet) {
+      for (const auto& r : results) fmt::print("measurements: {}\n", r.measurements_file.string());
+    }
+    return 0;
+  };
+}
+
+}  // namespace hone::cli

@@ -1,0 +1,400 @@
+#include "pipeline/runner.h"
+
+#include "analysis/model_stats.h"
+#include "compilers/compiler.h"
+#include "datasets/dataset.h"
+#include "ir/onnx_io.h"
+#include "models/model_wrapper.h"
+#include "passes/pass.h"
+#include "pipeline/metrics.h"
+#include "platforms/platform.h"
+#include "runtime/runtime_component.h"
+#include "support/error.h"
+#include "support/file_io.h"
+#include "support/host.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace hone::pipeline {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+BuildContext context_for(const PipelineConfig& cfg, const ComponentConfig& c) {
+  BuildContext ctx;
+  ctx.base_dir = cfg.file.has_parent_path() ? cfg.file.parent_path() : fs::path(".");
+  ctx.file = cfg.file.string();
+  ctx.json_path = c.json_path + "/parameters";
+  return ctx;
+}
+
+// Errors from inside a pipeline lead with the pipeline file and the JSON path that chose the
+// failing component. When the error names another file (the model, a data file), that file stays
+// in the message: "p.json: /model_wrapper/parameters: m.onnx: no such file".
+[[noreturn]] void rethrow_in_pipeline(const Error& e, const PipelineConfig& cfg, const std::string& json_path) {
+  const ErrorContext& c = e.context();
+  if (c.file.empty() || c.file == cfg.file.string()) {
+    Error copy = e;
+    throw copy.with_json_path(json_path).with_file(cfg.file.string());
+  }
+  ErrorContext inner_ctx = c;
+  inner_ctx.json_path.clear();
+  const Error inner(e.kind(), e.detail(), inner_ctx);
+  ErrorContext outer;
+  outer.file = cfg.file.string();
+  outer.json_path = c.json_path.empty() ? json_path : c.json_path;
+  throw Error(e.kind(), inner.what(), outer);
+}
+
+template <typename Fn>
+auto with_context(const PipelineConfig& cfg, const std::string& json_path, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const Error& e) {
+    rethrow_in_pipeline(e, cfg, json_path);
+  }
+}
+
+template <typename T>
+std::unique_ptr<T> build(const PipelineConfig& cfg, const ComponentConfig& c, const BuildContext& ctx) {
+  return with_context(cfg, c.json_path, [&] {
+    constexpr size_t index = static_cast<size_t>(kind_of<T>());
+    return std::get<index>(c.registration->factory)(c.params, ctx);
+  });
+}
+
+struct TargetParts {
+  const TargetConfig* config;
+  std::unique_ptr<compilers::Compiler> compiler;
+  std::unique_ptr<runtime::RuntimeComponent> runtime;
+  std::unique_ptr<platforms::Platform> platform;
+};
+
+// Everything a run needs, built and cross-checked before anything is run or written.
+struct Session {
+  std::unique_ptr<models::ModelWrapper> wrapper;
+  std::unique_ptr<datasets::Dataset> dataset;
+  std::vector<std::unique_ptr<passes::Pass>> passes;
+  std::vector<TargetParts> targets;
+  int64_t samples = 0;  // evaluated samples
+  std::vector<std::string> class_names;
+  double load_model_seconds = 0, load_dataset_seconds = 0;
+};
+
+Session open_session(const PipelineConfig& cfg, const std::string& only_target) {
+  Session s;
+  auto t0 = Clock::now();
+  s.wrapper = build<models::ModelWrapper>(cfg, cfg.model_wrapper, context_for(cfg, cfg.model_wrapper));
+  s.load_model_seconds = seconds_since(t0);
+
+  t0 = Clock::now();
+  BuildContext dctx = context_for(cfg, cfg.dataset);
+  dctx.model_sample_shape = s.wrapper->sample_shape();
+  dctx.model_classes = s.wrapper->num_classes();
+  s.dataset = build<datasets::Dataset>(cfg, cfg.dataset, dctx);
+  with_context(cfg, cfg.dataset.json_path, [&] { s.wrapper->check_dataset(*s.dataset); });
+  s.load_dataset_seconds = seconds_since(t0);
+
+  const MeasurementsConfig& m = cfg.measurements;
+  s.samples = s.dataset->size();
+  if (m.limit > 0) s.samples = std::min(s.samples, m.limit);
+  if (s.samples == 0) {
+    throw bad_input("the dataset has no samples to evaluate ({})", s.dataset->source())
+        .with_json_path("/dataset").with_file(cfg.file.string());
+  }
+  const int64_t fixed_batch = s.wrapper->batch_dim();
+  if (fixed_batch > 0 && fixed_batch != m.batch_size) {
+    throw bad_input("the model's input '{}' has a fixed batch of {}; set batch_size to {}",
+                    s.wrapper->input_name(), fixed_batch, fixed_batch)
+        .with_json_path("/measurements/batch_size").with_file(cfg.file.string());
+  }
+  if (fixed_batch > 1 && s.samples % fixed_batch != 0) {
+    throw bad_input("{} samples do not fill whole batches of {} (the model's fixed batch); set limit",
+                    s.samples, fixed_batch)
+        .with_json_path("/measurements/limit").with_file(cfg.file.string());
+  }
+
+  if (s.wrapper->num_classes() > 0) {
+    s.class_names = s.wrapper->class_names();
+    if (s.class_names.empty()) {
+      const auto names = s.dataset->class_names();
+      if (static_cast<int64_t>(names.size()) == s.wrapper->num_classes()) s.class_names = names;
+    }
+    for (int64_t i = static_cast<int64_t>(s.class_names.size()); i < s.wrapper->num_classes(); ++i) {
+      s.class_names.push_back(std::to_string(i));
+    }
+  }
+
+  for (const auto& o : cfg.optimizers) s.passes.push_back(build<passes::Pass>(cfg, o, context_for(cfg, o)));
+
+  bool found = only_target.empty();
+  std::string names;
+  for (const auto& t : cfg.targets) {
+    names += (names.empty() ? "" : ", ") + t.name;
+    if (!only_target.empty() && t.name != only_target) continue;
+    found = true;
+    TargetParts p;
+    p.config = &t;
+    p.compiler = build<compilers::Compiler>(cfg, t.compiler, context_for(cfg, t.compiler));
+    p.runtime = build<runtime::RuntimeComponent>(cfg, t.runtime, context_for(cfg, t.runtime));
+    p.platform = build<platforms::Platform>(cfg, t.platform, context_for(cfg, t.platform));
+    s.targets.push_back(std::move(p));
+  }
+  if (!found) {
+    throw bad_input("--target '{}': the pipeline has no such target (targets: {})", only_target, names)
+        .with_file(cfg.file.string());
+  }
+  return s;
+}
+
+json optimize(const PipelineConfig& cfg, Session& s, double* seconds) {
+  json reports = json::array();
+  const auto t_all = Clock::now();
+  passes::PassContext pctx;
+  const int64_t seed = cfg.measurements.seed;
+  pctx.calibration = [&s, seed](int64_t count, uint64_t) {
+    return s.dataset->calibration_set(count, static_cast<uint64_t>(seed));
+  };
+  pctx.preprocess = [&s](const ir::Tensor& raw) { return s.wrapper->preprocess(raw); };
+  for (size_t i = 0; i < s.passes.size(); ++i) {
+    const ComponentConfig& c = cfg.optimizers[i];
+    ir::Model& model = s.wrapper->model();
+    const auto before = analysis::compute_model_stats(model);
+    spdlog::info("optimizer {}: {}", i, c.type);
+    const auto t0 = Clock::now();
+    json detail = with_context(cfg, c.json_path, [&] {
+      json d = s.passes[i]->run(model, pctx);
+      ir::infer_shapes(model);
+      return d;
+    });
+    const double secs = seconds_since(t0);
+    const auto after = analysis::compute_model_stats(model);
+    reports.push_back({{"type", c.type}, {"parameters", c.params}, {"seconds", secs},
+                       {"nodes_before", before.node_count}, {"nodes_after", after.node_count},
+                       {"parameters_before", before.parameters}, {"parameters_after", after.parameters},
+                       {"detail", std::move(detail)}});
+  }
+  *seconds = seconds_since(t_all);
+  return reports;
+}
+
+json size_json(const compilers::Artifact& a) {
+  const std::string bytes = support::read_file(a.file);
+  const auto st = analysis::compute_model_stats(a.model);
+  json by_dtype = json::object();
+  for (const auto& [dt, n] : st.weight_bytes) by_dtype[std::string(ir::dtype_name(dt))] = n;
+  return {{"model_file", a.file.filename().string()},
+          {"model_file_bytes", static_cast<int64_t>(bytes.size())},
+          {"compressed_bytes", zstd_compressed_size(bytes, 19)},
+          {"compression", "zstd level 19"},
+          {"parameters", st.parameters},
+          {"weight_bytes", st.weight_bytes_total},
+          {"weight_bytes_by_dtype", by_dtype},
+          {"zero_weight_fraction", st.zero_weight_fraction()},
+          {"macs", st.macs},
+          {"nodes", st.node_count}};
+}
+
+TargetResult run_target(const PipelineConfig& cfg, Session& s, TargetParts& tp, const fs::path& out_dir,
+                        const json& optimizer_reports, const json& shared_stages,
+                        support::Progress::Mode progress_mode) {
+  const TargetConfig& t = *tp.config;
+  const MeasurementsConfig& m = cfg.measurements;
+  const bool own_peak = support::reset_peak_rss();
+  json stages = shared_stages;
+
+  const fs::path dir = out_dir / t.name;
+  fs::create_directories(dir);
+  auto t0 = Clock::now();
+  const compilers::Artifact artifact = with_context(cfg, t.compiler.json_path, [&] {
+    return tp.compiler->compile(s.wrapper->model(), *tp.platform, dir);
+  });
+  stages["compile"] = seconds_since(t0);
+
+  t0 = Clock::now();
+  auto executor = with_context(cfg, t.runtime.json_path, [&] { return tp.runtime->prepare(artifact, *tp.platform); });
+  stages["prepare"] = seconds_since(t0);
+
+  const int64_t bs = m.batch_size;
+  auto infer = [&](const ir::Tensor& x) {
+    std::vector<ir::Tensor> in{x};
+    return executor->run(in);
+  };
+
+  // Warm-up on the first batch: caches, lazy allocations, branch predictors.
+  t0 = Clock::now();
+  {
+    const auto batch = s.dataset->read(0, std::min(bs, s.samples));
+    const ir::Tensor x = s.wrapper->preprocess(batch.samples);
+    for (int64_t i = 0; i < m.warmup; ++i) infer(x);
+  }
+  stages["warmup"] = seconds_since(t0);
+
+  const bool labelled = s.wrapper->num_classes() > 0 && !s.dataset->labels().empty();
+  ClassificationMetrics metrics(std::max<int64_t>(s.wrapper->num_classes(), 1));
+  std::vector<double> latencies;
+  latencies.reserve(static_cast<size_t>((s.samples + bs - 1) / bs * m.repeat));
+  support::Progress progress("evaluate " + t.name, s.samples * m.repeat, progress_mode);
+  t0 = Clock::now();
+  for (int64_t rep = 0; rep < m.repeat; ++rep) {
+    for (int64_t first = 0; first < s.samples; first += bs) {
+      const int64_t count = std::min(bs, s.samples - first);
+      const auto batch = s.dataset->read(first, count);
+      const ir::Tensor x = s.wrapper->preprocess(batch.samples);
+      const auto ti = Clock::now();
+      const auto outputs = infer(x);
+      latencies.push_back(seconds_since(ti));
+      if (rep == 0 && labelled) {
+        with_context(cfg, cfg.model_wrapper.json_path, [&] {
+          metrics.add(s.wrapper->postprocess(outputs), batch.labels);
+        });
+      }
+      progress.update(rep * s.samples + first + count);
+    }
+  }
+  progress.finish();
+  stages["evaluate"] = seconds_since(t0);
+
+  json quality;
+  if (labelled) {
+    quality = metrics.to_json(s.class_names);
+    quality["available"] = true;
+  } else {
+    quality = {{"available", false},
+               {"reason", s.wrapper->num_classes() == 0 ? "the model wrapper does not classify"
+                                                        : "the dataset has no labels"},
+               {"samples", s.samples}};
+  }
+
+  const support::HostInfo host = support::host_info();
+  json meas = {
+      {"schema_version", kMeasurementsSchemaVersion},
+      {"kind", "hone.measurements"},
+      {"name", cfg.name},
+      {"target", {{"name", t.name},
+                  {"compiler", {{"type", t.compiler.type}, {"parameters", t.compiler.params}, {"detail", artifact.detail}}},
+                  {"runtime", tp.runtime->describe()},
+                  {"platform", tp.platform->describe()}}},
+      {"model", s.wrapper->describe()},
+      {"dataset", {{"type", cfg.dataset.type},
+                   {"description", s.dataset->description()},
+                   {"source", s.dataset->source()},
+                   {"evaluated_samples", s.samples}}},
+      {"quality", quality},
+      {"latency", latency_json(latency_stats(latencies), bs, latencies)},
+      {"size", size_json(artifact)},
+      {"resources", {{"peak_rss_bytes", support::peak_rss_bytes()},
+                     {"peak_rss_scope", own_peak ? "target" : "process"},
+                     {"stage_seconds", stages}}},
+      {"optimizers", optimizer_reports},
+      {"provenance", {{"pipeline_file", fs::absolute(cfg.file).lexically_normal().string()},
+                      {"pipeline_sha256", cfg.sha256},
+                      {"overrides", cfg.overrides},
+                      {"pipeline", cfg.resolved},
+                      {"hone_version", HONE_VERSION},
+                      {"git_commit", HONE_GIT_COMMIT},
+                      {"host", support::to_json(host)},
+                      {"compiler", host.compiler},
+                      {"timestamp", support::utc_timestamp()},
+                      {"seed", m.seed}}},
+  };
+  const fs::path file = out_dir / (t.name + ".measurements.json");
+  support::write_file_atomic(file, meas.dump(2) + "\n");
+  return {t.name, file, std::move(meas)};
+}
+
+}  // namespace
+
+fs::path output_dir_of(const PipelineConfig& cfg, const RunOptions& options) {
+  if (!options.output_dir.empty()) return options.output_dir;
+  if (!cfg.measurements.output_dir.empty()) return cfg.measurements.output_dir;
+  return fs::path("hone-out") / cfg.name;
+}
+
+std::vector<TargetResult> run_pipeline(const PipelineConfig& cfg, const RunOptions& options) {
+  Session s = open_session(cfg, options.only_target);
+  spdlog::info("model {} ({}), dataset: {}", s.wrapper->model_path(), s.wrapper->input_name(),
+               s.dataset->description());
+
+  const fs::path out_dir = output_dir_of(cfg, options);
+  try {
+    support::ensure_writable_dir(out_dir);
+  } catch (const Error& e) {
+    // Name the folder in the message and the option (or pipeline key) that chose it.
+    Error err(e.kind(), fmt::format("'{}': {}", out_dir.string(), e.detail()));
+    if (options.output_dir.empty()) throw err.with_json_path("/measurements/output_dir").with_file(cfg.file.string());
+    throw err.with_json_path("--output-dir");
+  }
+
+  double optimize_seconds = 0;
+  const json reports = optimize(cfg, s, &optimize_seconds);
+  const json shared = {{"load_model", s.load_model_seconds}, {"load_dataset", s.load_dataset_seconds},
+                       {"optimize", optimize_seconds}};
+
+  std::vector<TargetResult> results;
+  for (auto& tp : s.targets) {
+    spdlog::info("target {}: compiler {}, runtime {}, platform {}", tp.config->name, tp.config->compiler.type,
+                 tp.config->runtime.type, tp.config->platform.type);
+    results.push_back(run_target(cfg, s, tp, out_dir, reports, shared, options.progress));
+    spdlog::info("wrote {}", results.back().measurements_file.string());
+  }
+  return results;
+}
+
+json check_pipeline(const PipelineConfig& cfg) {
+  Session s = open_session(cfg, "");
+  json targets = json::array();
+  for (const auto& t : s.targets) {
+    targets.push_back({{"name", t.config->name}, {"compiler", t.config->compiler.type},
+                       {"runtime", t.config->runtime.type}, {"platform", t.config->platform.type}});
+  }
+  json opts = json::array();
+  for (const auto& o : cfg.optimizers) opts.push_back(o.type);
+  return {{"name", cfg.name},
+          {"model", s.wrapper->describe()},
+          {"dataset", s.dataset->description()},
+          {"evaluated_samples", s.samples},
+          {"optimizers", opts},
+          {"targets", targets}};
+}
+
+namespace {
+std::string bytes_str(int64_t b) {
+  if (b >= 1024 * 1024) return fmt::format("{:.2f} MiB", b / 1048576.0);
+  if (b >= 1024) return fmt::format("{:.1f} KiB", b / 1024.0);
+  return fmt::format("{} B", b);
+}
+std::string pct(const json& q, const char* key) {
+  return q.value("available", false) ? fmt::format("{:.2f} %", 100.0 * q.at(key).get<double>()) : "n/a";
+}
+}  // namespace
+
+std::string summary_table(const std::vector<TargetResult>& results) {
+  std::string out = fmt::format("{:<20} {:>8} {:>8} {:>10} {:>10} {:>10} {:>10} {:>11} {:>11}\n", "target", "top-1",
+                                "top-5", "mean ms", "p50 ms", "p99 ms", "inf/s", "model", "zstd");
+  for (const auto& r : results) {
+    const json& m = r.measurements;
+    const json& q = m.at("quality");
+    const json& l = m.at("latency");
+    const json& z = m.at("size");
+    out += fmt::format("{:<20} {:>8} {:>8} {:>10.3f} {:>10.3f} {:>10.3f} {:>10.1f} {:>11} {:>11}\n", r.target,
+                       pct(q, "top1"), pct(q, "top5"), l.at("mean_ms").get<double>(), l.at("p50_ms").get<double>(),
+                       l.at("p99_ms").get<double>(), l.at("throughput_per_s").get<double>(),
+                       bytes_str(z.at("model_file_bytes").get<int64_t>()),
+                       bytes_str(z.at("compressed_bytes").get<int64_t>()));
+  }
+  return out;
+}
+
+}  // namespace hone::pipeline

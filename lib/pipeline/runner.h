@@ -1,0 +1,46 @@
+// Running a pipeline: build the components, apply the optimizers once, then for every target
+// compile, prepare the runtime, evaluate the dataset and write one measurements JSON
+// (schema: docs/measurements.md). `check_pipeline` builds everything but runs nothing.
+#pragma once
+
+#include "pipeline/pipeline.h"
+#include "support/progress.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace hone::pipeline {
+
+inline constexpr int kMeasurementsSchemaVersion = 1;
+
+struct RunOptions {
+  std::string only_target;                // --target: run just this one ("" = all)
+  std::filesystem::path output_dir;       // --output-dir: overrides measurements.output_dir
+  support::Progress::Mode progress = support::Progress::Mode::Off;
+};
+
+struct TargetResult {
+  std::string target;
+  std::filesystem::path measurements_file;
+  nlohmann::json measurements;
+};
+
+// Throws BadInput for anything wrong with the pipeline or its inputs, before any output file
+// is written; measurements files are written atomically, one per target, as each finishes.
+std::vector<TargetResult> run_pipeline(const PipelineConfig& config, const RunOptions& options);
+
+// `hone validate`: loads the model and dataset, checks they fit each other, and builds every
+// optimizer, compiler, runtime and platform, without running anything. Returns a summary.
+nlohmann::json check_pipeline(const PipelineConfig& config);
+
+// The output folder a run uses: --output-dir, else measurements.output_dir, else
+// hone-out/<pipeline name>.
+std::filesystem::path output_dir_of(const PipelineConfig& config, const RunOptions& options);
+
+// One row per result: target, top-1, top-5, latency mean/p50/p99, throughput, sizes.
+std::string summary_table(const std::vector<TargetResult>& results);
+
+}  // namespace hone::pipeline

@@ -1,0 +1,6 @@
+// Built-in runtimes (registered in pipeline/builtins.cpp).
+#pragma once
+#include "pipeline/registry.h"
+namespace hone::runtime {
+pipeline::Registration reference_runtime_registration();  // reference/reference_runtime.cpp
+}
