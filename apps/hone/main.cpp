@@ -3,6 +3,7 @@
 #include "commands.h"
 
 #include "support/error.h"
+#include "support/version.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::info);
 
   CLI::App app{"hone: take a trained neural network to a deployable artifact, and prove what each step did"};
-  app.set_version_flag("--version", std::string(HONE_VERSION) + " (" + HONE_GIT_COMMIT + ")");
+  app.set_version_flag("--version", std::string(hone::version()) + " (" + hone::git_commit() + ")");
   app.require_subcommand(1);
   hone::cli::CommandList commands;
   hone::cli::register_commands(app, commands);

@@ -25,6 +25,10 @@ using nlohmann::json;
 
 constexpr const char* kDefaultRoot = "/usr/share/datasets/fashion-mnist";
 constexpr const char* kInstallHint = " (install it: apt-get install dataset-fashion-mnist)";
+// Debian installs its dataset packages here; a missing folder there is a missing package.
+constexpr const char* kDebianDatasets = "/usr/share/datasets/";
+constexpr const char* kDebianHint = " (Debian's dataset packages install under /usr/share/datasets; "
+                                    "Fashion-MNIST: apt-get install dataset-fashion-mnist)";
 constexpr uint32_t kImagesMagic = 0x00000803;  // unsigned byte, 3 dims
 constexpr uint32_t kLabelsMagic = 0x00000801;  // unsigned byte, 1 dim
 // No IDX file of the family comes near this; it bounds what a header can make us allocate.
@@ -180,11 +184,13 @@ std::shared_ptr<const IdxSplit> load_split(const fs::path& root, const std::stri
   }
   if (!missing.empty()) {
     const bool is_default = root == fs::path(kDefaultRoot);
+    const bool is_debian = root.string().rfind(kDebianDatasets, 0) == 0;
     const std::string problem =
         fs::is_directory(root, ec)
             ? fmt::format("no {} in {}", missing, root.string())
             : fmt::format("{} does not exist (it should hold {})", root.string(), missing);
-    throw bad_input("idx dataset, {} split: {}{}", split, problem, is_default ? kInstallHint : "")
+    throw bad_input("idx dataset, {} split: {}{}", split, problem,
+                    is_default ? kInstallHint : is_debian ? kDebianHint : "")
         .with_file(where.file)
         .with_json_path(where.json_path + "/root");
   }

@@ -12,6 +12,7 @@
 #include "support/error.h"
 #include "support/file_io.h"
 #include "support/host.h"
+#include "support/version.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -302,8 +303,8 @@ TargetResult run_target(const PipelineConfig& cfg, Session& s, TargetParts& tp, 
                       {"pipeline_sha256", cfg.sha256},
                       {"overrides", cfg.overrides},
                       {"pipeline", cfg.resolved},
-                      {"hone_version", HONE_VERSION},
-                      {"git_commit", HONE_GIT_COMMIT},
+                      {"hone_version", hone::version()},
+                      {"git_commit", hone::git_commit()},
                       {"host", support::to_json(host)},
                       {"compiler", host.compiler},
                       {"timestamp", support::utc_timestamp()},

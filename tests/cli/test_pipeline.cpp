@@ -242,6 +242,14 @@ TEST_CASE("bad pipelines: one line naming file and JSON path, exit 2, nothing wr
     d["dataset"]["parameters"]["root"] = "no-such-dir";
     run_doc(d, "p.json: /dataset/parameters/root: idx dataset, test split: " + (dir / "no-such-dir").string() + " does not exist");
   }
+  SECTION("a missing Debian dataset folder suggests the package") {
+    json d = cnn_pipeline(10);
+    d["dataset"]["parameters"]["root"] = "/usr/share/datasets/no-such-dataset";
+    run_doc(d, "p.json: /dataset/parameters/root: idx dataset, test split: /usr/share/datasets/no-such-dataset "
+               "does not exist (it should hold t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]) "
+               "(Debian's dataset packages install under /usr/share/datasets; Fashion-MNIST: apt-get install "
+               "dataset-fashion-mnist)");
+  }
   SECTION("dataset samples that do not fit the model input") {
     json d = cnn_pipeline(10);
     d["dataset"] = {{"type", "random"}, {"parameters", {{"shape", {32, 32}}}}};
