@@ -26,7 +26,7 @@ CommandFn add_run_command(CLI::App& sub) {
   sub.add_option("--target", opt->target, "Run only this target of the pipeline");
   sub.add_option("--output-dir", opt->output_dir, "Where measurements go (overrides measurements.output_dir)");
   sub.add_option("--set", opt->sets, "Override a pipeline value: KEY.PATH=VALUE, e.g. dataset.parameters.limit=500")
-      ->take_all();
+      ->allow_extra_args(false)->take_all();
   auto* v = sub.add_flag("-v,--verbose", opt->verbose, "Debug logging");
   sub.add_flag("-q,--quiet", opt->quiet, "Print only the final summary table")->excludes(v);
   return [opt] {

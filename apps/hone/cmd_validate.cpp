@@ -19,7 +19,7 @@ CommandFn add_validate_command(CLI::App& sub) {
   };
   auto opt = std::make_shared<Options>();
   sub.add_option("pipeline", opt->pipeline, "Pipeline JSON file")->required();
-  sub.add_option("--set", opt->sets, "Override a pipeline value: KEY.PATH=VALUE")->take_all();
+  sub.add_option("--set", opt->sets, "Override a pipeline value: KEY.PATH=VALUE")->allow_extra_args(false)->take_all();
   sub.add_flag("--json", opt->json, "Print the resolved pipeline (every default filled in) as JSON");
   return [opt] {
     spdlog::set_level(spdlog::level::warn);

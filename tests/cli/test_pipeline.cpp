@@ -177,7 +177,9 @@ TEST_CASE("hone run with set overrides, one target, several targets", "[cli][pip
   json doc = cnn_pipeline(1000);
   doc["targets"] = json::array({{{"name", "a"}}, {{"name", "b"}, {"runtime", {{"type", "reference"}}}}});
   const fs::path p = write_pipeline(dir, doc);
-  auto r = run_hone("run " + quote(p) + " -q --set dataset.parameters.limit=30 --output-dir " + quote(dir / "o"));
+  // Options may come before the pipeline: --set takes one value per occurrence.
+  auto r = run_hone("run --set dataset.parameters.limit=30 --set measurements.warmup=1 " + quote(p) +
+                    " -q --output-dir " + quote(dir / "o"));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("measurements:") == std::string::npos);  // -q: only the table
