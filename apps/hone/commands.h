@@ -24,6 +24,7 @@ struct CommandList {
 CommandFn add_run_command(CLI::App& sub);
 CommandFn add_validate_command(CLI::App& sub);
 CommandFn add_list_command(CLI::App& sub);
+CommandFn add_optimize_command(CLI::App& sub);
 CommandFn add_inspect_command(CLI::App& sub);
 
 // The one list of subcommands: name, one-line description, and the function adding it.
@@ -37,6 +38,8 @@ inline void register_commands(CLI::App& app, CommandList& list) {
       {"run", "Run a pipeline: optimize, compile, evaluate on every target, write measurements",
        &add_run_command},
       {"validate", "Check a pipeline file without running it", &add_validate_command},
+      {"optimize", "Apply optimizer passes to a model and write the result (no pipeline needed)",
+       &add_optimize_command},
       {"list", "List components (model wrappers, datasets, optimizers, ...) and their parameters",
        &add_list_command},
       {"inspect", "Show a model's inputs, outputs, operators, parameters, MACs and memory",

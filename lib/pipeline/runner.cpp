@@ -170,21 +170,10 @@ json optimize(const PipelineConfig& cfg, Session& s, double* seconds) {
   pctx.preprocess = [&s](const ir::Tensor& raw) { return s.wrapper->preprocess(raw); };
   for (size_t i = 0; i < s.passes.size(); ++i) {
     const ComponentConfig& c = cfg.optimizers[i];
-    ir::Model& model = s.wrapper->model();
-    const auto before = analysis::compute_model_stats(model);
     spdlog::info("optimizer {}: {}", i, c.type);
-    const auto t0 = Clock::now();
-    json detail = with_context(cfg, c.json_path, [&] {
-      json d = s.passes[i]->run(model, pctx);
-      ir::infer_shapes(model);
-      return d;
-    });
-    const double secs = seconds_since(t0);
-    const auto after = analysis::compute_model_stats(model);
-    reports.push_back({{"type", c.type}, {"parameters", c.params}, {"seconds", secs},
-                       {"nodes_before", before.node_count}, {"nodes_after", after.node_count},
-                       {"parameters_before", before.parameters}, {"parameters_after", after.parameters},
-                       {"detail", std::move(detail)}});
+    reports.push_back(with_context(cfg, c.json_path, [&] {
+      return run_pass(*s.passes[i], c.params, s.wrapper->model(), pctx);
+    }));
   }
   *seconds = seconds_since(t_all);
   return reports;
@@ -316,6 +305,19 @@ TargetResult run_target(const PipelineConfig& cfg, Session& s, TargetParts& tp, 
 }
 
 }  // namespace
+
+json run_pass(passes::Pass& pass, const json& params, ir::Model& model, const passes::PassContext& ctx) {
+  const auto before = analysis::compute_model_stats(model);
+  const auto t0 = Clock::now();
+  json detail = pass.run(model, ctx);
+  ir::infer_shapes(model);
+  const double secs = seconds_since(t0);
+  const auto after = analysis::compute_model_stats(model);
+  return {{"type", pass.name()}, {"parameters", params}, {"seconds", secs},
+          {"nodes_before", before.node_count}, {"nodes_after", after.node_count},
+          {"parameters_before", before.parameters}, {"parameters_after", after.parameters},
+          {"detail", std::move(detail)}};
+}
 
 fs::path output_dir_of(const PipelineConfig& cfg, const RunOptions& options) {
   if (!options.output_dir.empty()) return options.output_dir;

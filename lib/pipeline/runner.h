@@ -3,6 +3,7 @@
 // (schema: docs/measurements.md). `check_pipeline` builds everything but runs nothing.
 #pragma once
 
+#include "passes/pass.h"
 #include "pipeline/pipeline.h"
 #include "support/progress.h"
 
@@ -39,6 +40,11 @@ nlohmann::json check_pipeline(const PipelineConfig& config);
 // The output folder a run uses: --output-dir, else measurements.output_dir, else
 // hone-out/<pipeline name>.
 std::filesystem::path output_dir_of(const PipelineConfig& config, const RunOptions& options);
+
+// Runs one optimizer pass on `model` and returns its report: type, parameters, seconds, node and
+// parameter counts before and after, and the pass's own detail. Shape inference runs after it.
+nlohmann::json run_pass(passes::Pass& pass, const nlohmann::json& params, ir::Model& model,
+                        const passes::PassContext& ctx);
 
 // One row per result: target, top-1, top-5, latency mean/p50/p99, throughput, sizes.
 std::string summary_table(const std::vector<TargetResult>& results);

@@ -345,3 +345,30 @@ TEST_CASE("docs/components.md is what hone list --markdown prints", "[cli][list]
   INFO("regenerate: build/release/bin/hone list --markdown > docs/components.md");
   CHECK(slurp(kSource / "docs/components.md") == r.out);
 }
+
+TEST_CASE("hone optimize applies passes outside a pipeline", "[cli][optimize]") {
+  const fs::path dir = scratch("optimize");
+  const fs::path out = dir / "cnn_folded.onnx";
+  auto r = run_hone("optimize " + quote(kSource / "models/fmnist_cnn.onnx") + " --pass fold_batch_norm -o " +
+                    quote(out) + " --json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json rep = json::parse(r.out);
+  CHECK(rep["passes"][0]["nodes_before"] == 16);
+  CHECK(rep["passes"][0]["nodes_after"] == 13);
+  CHECK(rep["passes"][0]["detail"]["folded"].size() == 3);
+  // The written model is valid ONNX (hone's loader runs the ONNX checker) without BatchNormalization.
+  r = run_hone("inspect " + quote(out) + " --json");
+  REQUIRE(r.exit_code == 0);
+  const json stats = json::parse(r.out);
+  for (const auto& op : stats["op_types"]) CHECK(op["op_type"] != "BatchNormalization");
+
+  const fs::path none = dir / "never.onnx";
+  r = run_hone("optimize " + quote(kSource / "models/fmnist_cnn.onnx") + " --pass fold_batch_norm:x=1 -o " + quote(none));
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "hone: error: --pass 'fold_batch_norm:x=1'/x: unknown parameter of optimizer 'fold_batch_norm': it takes no parameters\n");
+  r = run_hone("optimize " + quote(kSource / "models/fmnist_cnn.onnx") + " --pass fold_bn -o " + quote(none));
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("unknown optimizer type 'fold_bn'") != std::string::npos);
+  CHECK_FALSE(fs::exists(none));
+}
