@@ -75,8 +75,7 @@ CommandFn add_optimize_command(CLI::App& sub) {
           }
         }
         params.push_back(pipeline::validate_parameters(r.spec, given, where));
-        passes.push_back(std::get<static_cast<size_t>(pipeline::ComponentKind::Optimizer)>(r.factory)(
-            params.back(), pipeline::BuildContext{}));
+        passes.push_back(pipeline::create<passes::Pass>(r, params.back(), pipeline::BuildContext{}));
       } catch (Error& e) {
         throw e.with_json_path(where);
       }

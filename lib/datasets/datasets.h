@@ -37,4 +37,30 @@ inline std::vector<int64_t> shuffled_indices(int64_t n, uint64_t seed) {
   return p;
 }
 
+// Samples to evaluate, in dataset order: shuffle first (when asked), then `limit` takes the head
+// (0, or a limit above n, = all) -- so a limited shuffled run is a random subset, not the file's
+// first samples.
+inline std::vector<int64_t> sample_order(int64_t n, bool shuffle, uint64_t seed, int64_t limit) {
+  std::vector<int64_t> order;
+  if (shuffle) {
+    order = shuffled_indices(n, seed);
+  } else {
+    order.resize(static_cast<size_t>(n > 0 ? n : 0));
+    std::iota(order.begin(), order.end(), int64_t{0});
+  }
+  if (limit > 0 && limit < n) order.resize(static_cast<size_t>(limit));
+  return order;
+}
+
+// The `limit`, `shuffle` and `seed` parameters of every file-backed dataset (used by
+// sample_order), declared once.
+inline std::vector<pipeline::ParamSpec> sampling_params() {
+  using pipeline::ParamType;
+  return {
+      {"limit", ParamType::Int, 0, false, 0.0, {}, {}, "evaluate only the first N samples (after shuffling); 0 = all"},
+      {"shuffle", ParamType::Bool, false, false, {}, {}, {}, "shuffle the samples (deterministically, from seed)"},
+      {"seed", ParamType::Int, 0, false, 0.0, {}, {}, "seed of the shuffle"},
+  };
+}
+
 }  // namespace hone::datasets

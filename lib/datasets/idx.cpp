@@ -349,15 +349,7 @@ std::unique_ptr<Dataset> make_idx(const json& params, const pipeline::BuildConte
     }
   }
 
-  // Shuffle first, then limit: a limited shuffled run is a random subset, not the file's head.
-  std::vector<int64_t> order;
-  if (s.shuffle) {
-    order = shuffled_indices(data->count, s.seed);
-  } else {
-    order.resize(static_cast<size_t>(data->count));
-    std::iota(order.begin(), order.end(), int64_t{0});
-  }
-  if (limit > 0 && limit < data->count) order.resize(static_cast<size_t>(limit));
+  const std::vector<int64_t> order = sample_order(data->count, s.shuffle, s.seed, limit);
   std::string what = fmt::format("{} of {} samples, {}", order.size(), data->count,
                                  s.shuffle ? fmt::format("shuffled with seed {}", s.seed) : "in file order");
   return std::make_unique<IdxDataset>(std::move(data), std::move(s), std::move(order), std::move(what));
@@ -388,23 +380,6 @@ pipeline::Registration idx_dataset_registration() {
        {},
        {"train", "test"},
        "which split to evaluate; calibration always draws from train samples not evaluated"},
-      {"limit",
-       ParamType::Int,
-       0,
-       false,
-       0.0,
-       {},
-       {},
-       "evaluate only the first N samples (after shuffling); 0 = all"},
-      {"shuffle",
-       ParamType::Bool,
-       false,
-       false,
-       {},
-       {},
-       {},
-       "shuffle the samples (deterministically, from seed)"},
-      {"seed", ParamType::Int, 0, false, 0.0, {}, {}, "seed of the shuffle"},
       {"class_names",
        ParamType::StringList,
        json::array(),
@@ -415,6 +390,8 @@ pipeline::Registration idx_dataset_registration() {
        "names of the classes by label; empty = Fashion-MNIST's names when the root folder's name "
        "contains 'fashion', else none"},
   };
+  const auto sampling = sampling_params();
+  spec.params.insert(spec.params.end(), sampling.begin(), sampling.end());
   return pipeline::make_registration<Dataset>(std::move(spec), pipeline::Factory<Dataset>(make_idx));
 }
 

@@ -732,15 +732,7 @@ std::unique_ptr<Dataset> make_npy(const json& params, const pipeline::BuildConte
     });
   }
 
-  // Shuffle first, then limit: a limited shuffled run is a random subset, not the file's head.
-  std::vector<int64_t> order;
-  if (shuffle) {
-    order = shuffled_indices(inputs.rows(), seed);
-  } else {
-    order.resize(static_cast<size_t>(inputs.rows()));
-    std::iota(order.begin(), order.end(), int64_t{0});
-  }
-  if (limit > 0 && limit < inputs.rows()) order.resize(static_cast<size_t>(limit));
+  std::vector<int64_t> order = sample_order(inputs.rows(), shuffle, seed, limit);
   std::vector<int64_t> labels;
   if (!file_labels.empty()) {
     labels.reserve(order.size());
@@ -795,23 +787,6 @@ pipeline::Registration npy_dataset_registration() {
        {},
        {},
        "the .npz entry (without .npy) holding the labels; absent from an inputs archive = unlabeled"},
-      {"limit",
-       ParamType::Int,
-       0,
-       false,
-       0.0,
-       {},
-       {},
-       "evaluate only the first N samples (after shuffling); 0 = all"},
-      {"shuffle",
-       ParamType::Bool,
-       false,
-       false,
-       {},
-       {},
-       {},
-       "shuffle the samples (deterministically, from seed)"},
-      {"seed", ParamType::Int, 0, false, 0.0, {}, {}, "seed of the shuffle"},
       {"calibration_inputs",
        ParamType::Path,
        "",
@@ -830,6 +805,8 @@ pipeline::Registration npy_dataset_registration() {
        {},
        "names of the classes by label"},
   };
+  const auto sampling = sampling_params();
+  spec.params.insert(spec.params.end(), sampling.begin(), sampling.end());
   return pipeline::make_registration<Dataset>(std::move(spec), pipeline::Factory<Dataset>(make_npy));
 }
 

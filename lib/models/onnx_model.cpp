@@ -157,7 +157,8 @@ class OnnxModel final : public ModelWrapper {
     const int64_t spatial = channels > 0 ? per / channels : per;
     for (int64_t b = 0; b < n; ++b) {
       for (int64_t i = 0; i < per; ++i) {
-        double x = samples.get_as_double(b * per + (*map)[static_cast<size_t>(i)]) * scale;
+        const int64_t src = map->empty() ? i : (*map)[static_cast<size_t>(i)];
+        double x = samples.get_as_double(b * per + src) * scale;
         if (!mean_.empty()) {
           const int64_t c = channel_of(i, channels, spatial);
           x = (x - mean_[static_cast<size_t>(c)]) / std_[static_cast<size_t>(c)];
@@ -257,19 +258,19 @@ class OnnxModel final : public ModelWrapper {
   }
 
   // For every element of the model's sample (row-major), the index of the dataset element that
-  // feeds it; nullopt when the shapes cannot be matched.
+  // feeds it; an empty vector when that is the element's own index (no transpose: the common
+  // case builds no table per batch); nullopt when the shapes cannot be matched.
   std::optional<std::vector<int64_t>> layout_map(const std::vector<int64_t>& s) const {
     const int64_t per = product(sample_shape_);
     if (product(s) != per) return std::nullopt;
-    std::vector<int64_t> map(static_cast<size_t>(per));
     const bool transpose = opt_.sample_layout != "same" && sample_shape_.size() == 3 &&
                            s.size() == 3 && opt_.sample_layout != (opt_.layout == "NHWC" ? "HWC" : "CHW");
     if (!transpose) {
       if (squeeze_units(s) != squeeze_units(sample_shape_)) return std::nullopt;
-      for (int64_t i = 0; i < per; ++i) map[static_cast<size_t>(i)] = i;
-      return map;
+      return std::vector<int64_t>{};
     }
     // Model CHW fed from HWC samples, or model HWC fed from CHW samples.
+    std::vector<int64_t> map(static_cast<size_t>(per));
     if (opt_.layout == "NCHW") {
       const int64_t C = sample_shape_[0], H = sample_shape_[1], W = sample_shape_[2];
       if (s != std::vector<int64_t>{H, W, C}) return std::nullopt;

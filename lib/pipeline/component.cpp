@@ -79,12 +79,6 @@ bool is_list(ParamType t) {
   return t == ParamType::IntList || t == ParamType::FloatList || t == ParamType::StringList;
 }
 
-std::string shown(const nlohmann::json& v) {
-  std::string s = v.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
-}
-
 // True when `v` satisfies the element rule of `p` (type, range, choices).
 bool element_ok(const ParamSpec& p, const nlohmann::json& v) {
   switch (element_type(p.type)) {
@@ -152,6 +146,12 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
     }
   }
   return best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best);
+}
+
+std::string shown(const nlohmann::json& v) {
+  std::string s = v.dump();
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
 }
 
 nlohmann::json validate_parameters(const ComponentSpec& spec, const nlohmann::json& params,

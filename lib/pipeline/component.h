@@ -60,6 +60,9 @@ struct ComponentSpec {
 nlohmann::json validate_parameters(const ComponentSpec& spec, const nlohmann::json& params,
                                    const std::string& json_path);
 
+// A JSON value as an error message quotes it: its JSON text, cut to 60 characters.
+std::string shown(const nlohmann::json& v);
+
 // " (did you mean 'bits'?)" when a candidate is within a small edit distance, else "".
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
 

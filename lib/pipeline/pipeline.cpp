@@ -28,13 +28,11 @@ const char* default_type(ComponentKind kind) {
   }
 }
 
+// What was given where a block, list or name was expected: "a list", "an object", or the value.
 std::string type_name(const json& v) {
-  if (v.is_null()) return "null";
-  if (v.is_boolean()) return v.dump();
-  if (v.is_number()) return v.dump();
-  if (v.is_string()) return v.dump();
   if (v.is_array()) return "a list";
-  return "an object";
+  if (v.is_object()) return "an object";
+  return shown(v);
 }
 
 void check_keys(const json& obj, const std::vector<std::string>& allowed, const std::string& path) {

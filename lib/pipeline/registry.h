@@ -5,6 +5,7 @@
 #pragma once
 
 #include "pipeline/component.h"
+#include "support/error.h"
 
 #include <nlohmann/json.hpp>
 
@@ -81,21 +82,22 @@ class Registry {
   std::vector<const Registration*> list(ComponentKind kind) const;
   std::vector<std::string> names(ComponentKind kind) const;
 
-  // Creates a component from already-validated parameters. Throws BadInput for an unknown name
-  // (with a did-you-mean over the registered names of that kind).
-  template <typename T>
-  std::unique_ptr<T> create(std::string_view name, const nlohmann::json& params,
-                            const BuildContext& ctx) const {
-    const Registration& r = get(kind_of<T>(), name);
-    return std::get<static_cast<size_t>(kind_of<T>())>(r.factory)(params, ctx);
-  }
-
   // Like find, but throws BadInput "unknown dataset 'idxx' (did you mean 'idx'?); known: ...".
   const Registration& get(ComponentKind kind, std::string_view name) const;
 
  private:
   std::vector<Registration> entries_;
 };
+
+// Creates the component `r` registers from already-validated parameters. T must be the
+// interface of r's kind (an internal error otherwise).
+template <typename T>
+std::unique_ptr<T> create(const Registration& r, const nlohmann::json& params, const BuildContext& ctx) {
+  constexpr size_t index = static_cast<size_t>(kind_of<T>());
+  const auto* factory = std::get_if<index>(&r.factory);
+  if (!factory) throw internal_error("component '{}' is not a {}", r.spec.name, kind_name(kind_of<T>()));
+  return (*factory)(params, ctx);
+}
 
 // The one list of built-in components (pipeline/builtins.cpp).
 void register_builtins(Registry& registry);

@@ -70,8 +70,7 @@ auto with_context(const PipelineConfig& cfg, const std::string& json_path, Fn&& 
 template <typename T>
 std::unique_ptr<T> build(const PipelineConfig& cfg, const ComponentConfig& c, const BuildContext& ctx) {
   return with_context(cfg, c.json_path, [&] {
-    constexpr size_t index = static_cast<size_t>(kind_of<T>());
-    return std::get<index>(c.registration->factory)(c.params, ctx);
+    return create<T>(*c.registration, c.params, ctx);
   });
 }
 

@@ -9,6 +9,7 @@
 #include "pipeline/component.h"
 #include "pipeline/registry.h"
 #include "support/error.h"
+#include "test_util.h"
 
 #include <catch2/catch.hpp>
 #include <unistd.h>
@@ -21,28 +22,14 @@
 #include <set>
 
 using namespace hone;
+using hone::test::TempDir;
+using hone::test::bad_input_message;
 using namespace hone::datasets;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh folder, removed with everything in it at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("hone-test-datasets-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
-};
 
 using Bytes = std::vector<uint8_t>;
 
@@ -125,23 +112,11 @@ pipeline::BuildContext context() {
 std::unique_ptr<Dataset> make(const pipeline::Registration& reg, const json& params,
                               const pipeline::BuildContext& ctx = context()) {
   const json p = pipeline::validate_parameters(reg.spec, params, ctx.json_path);
-  return std::get<1>(reg.factory)(p, ctx);
+  return pipeline::create<Dataset>(reg, p, ctx);
 }
 std::unique_ptr<Dataset> make_idx(const json& params) { return make(idx_dataset_registration(), params); }
 std::unique_ptr<Dataset> make_npy(const json& params) { return make(npy_dataset_registration(), params); }
 
-// The what() of the BadInput that f throws.
-template <typename F>
-std::string bad_input_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::BadInput);
-    return e.what();
-  }
-  FAIL("expected a BadInput error");
-  return "";
-}
 
 // The first pixel of every sample, in dataset order: which images a dataset holds.
 std::vector<int64_t> first_pixels(const Dataset& ds) {
@@ -187,8 +162,8 @@ TEST_CASE("idx reads raw and gzip files with their values", "[datasets]") {
       }
     }
     CHECK(ds->read(10, 0).samples.shape() == ir::Shape{0, kRows, kCols});
-    CHECK(bad_input_of([&] { ds->read(8, 3); }).find("out of range") != std::string::npos);
-    CHECK(bad_input_of([&] { ds->read(-1, 1); }).find("out of range") != std::string::npos);
+    CHECK(bad_input_message([&] { ds->read(8, 3); }).find("out of range") != std::string::npos);
+    CHECK(bad_input_message([&] { ds->read(-1, 1); }).find("out of range") != std::string::npos);
   }
   // Class names: Fashion-MNIST's when the folder says so, else none unless given.
   CHECK(make_idx({{"root", (dir / "digits").string()}})->class_names().empty());
@@ -199,7 +174,7 @@ TEST_CASE("idx reads raw and gzip files with their values", "[datasets]") {
   CHECK(
       make_idx({{"root", (dir / "digits").string()}, {"class_names", {"a", "b", "c", "d"}}})->class_names() ==
       std::vector<std::string>{"a", "b", "c", "d"});
-  CHECK(bad_input_of([&] {
+  CHECK(bad_input_message([&] {
           make_idx({{"root", (dir / "digits").string()}, {"class_names", {"a", "b"}}});
         }).find("/dataset/parameters/class_names") != std::string::npos);
 }
@@ -275,14 +250,14 @@ TEST_CASE("idx calibration never uses evaluated samples", "[datasets]") {
   }
   SECTION("no train samples left is an error naming the reason") {
     auto train = make_idx({{"root", root}, {"split", "train"}});
-    const std::string msg = bad_input_of([&] { train->calibration_set(10, 0); });
+    const std::string msg = bad_input_message([&] { train->calibration_set(10, 0); });
     CHECK(msg.find("/dataset/parameters/limit") != std::string::npos);
     CHECK(msg.find("evaluates all 60 samples") != std::string::npos);
   }
   SECTION("a test split without train files") {
     fs::remove(dir / "train-images-idx3-ubyte");
     auto test = make_idx({{"root", root}});
-    const std::string msg = bad_input_of([&] { test->calibration_set(10, 0); });
+    const std::string msg = bad_input_message([&] { test->calibration_set(10, 0); });
     CHECK(msg.find("calibration data comes from the train split") != std::string::npos);
     CHECK(msg.find("train-images-idx3-ubyte") != std::string::npos);
   }
@@ -292,7 +267,7 @@ TEST_CASE("idx rejects broken files with the file's name", "[datasets]") {
   TempDir dir;
   const std::string root = dir.path.string();
   const fs::path images = dir / "t10k-images-idx3-ubyte", labels = dir / "t10k-labels-idx1-ubyte";
-  auto error = [&] { return bad_input_of([&] { make_idx({{"root", root}}); }); };
+  auto error = [&] { return bad_input_message([&] { make_idx({{"root", root}}); }); };
   write_file(labels, labels_of(4));
 
   SECTION("missing files name the root and the file") {
@@ -302,7 +277,7 @@ TEST_CASE("idx rejects broken files with the file's name", "[datasets]") {
     CHECK(msg.find("t10k-labels") == std::string::npos);
     CHECK(msg.find("/dataset/parameters/root") != std::string::npos);
     CHECK(msg.find("apt-get") == std::string::npos);  // not the default root
-    const std::string gone = bad_input_of([&] { make_idx({{"root", root + "/nowhere"}}); });
+    const std::string gone = bad_input_message([&] { make_idx({{"root", root + "/nowhere"}}); });
     CHECK(gone.find("does not exist") != std::string::npos);
   }
   SECTION("bad magic") {
@@ -594,7 +569,7 @@ TEST_CASE("npy labels, limit, shuffle and class names", "[datasets]") {
   CHECK(make_npy({{"inputs", x}, {"labels", y}, {"class_names", {"a", "b", "c", "d", "e", "f"}}})
             ->class_names()
             .size() == 6);
-  CHECK(bad_input_of([&] {
+  CHECK(bad_input_message([&] {
           make_npy({{"inputs", x}, {"labels", y}, {"class_names", {"a", "b"}}});
         }).find("class_names has 2 entries") != std::string::npos);
 }
@@ -603,7 +578,7 @@ TEST_CASE("npy rejects bad labels naming the file", "[datasets]") {
   TempDir dir;
   const std::string x = (dir / "x.npy").string(), y = (dir / "y.npy").string();
   write_file(x, npy_of("<f4", "(6, 2, 2)", float_samples()));
-  auto error = [&] { return bad_input_of([&] { make_npy({{"inputs", x}, {"labels", y}}); }); };
+  auto error = [&] { return bad_input_message([&] { make_npy({{"inputs", x}, {"labels", y}}); }); };
 
   write_file(y, npy_of<int64_t>("<i8", "(6,)", {0, 1, 2, -3, 4, 5}));
   std::string msg = error();
@@ -624,7 +599,7 @@ TEST_CASE("npy rejects broken files naming the file", "[datasets]") {
   const std::string x = (dir / "x.npy").string();
   auto error = [&](const Bytes& file) {
     write_file(x, file);
-    const std::string msg = bad_input_of([&] { make_npy({{"inputs", x}}); });
+    const std::string msg = bad_input_message([&] { make_npy({{"inputs", x}}); });
     CHECK(msg.find(x) != std::string::npos);
     CHECK(msg.find("/dataset/parameters/inputs") != std::string::npos);
     return msg;
@@ -650,7 +625,7 @@ TEST_CASE("npy rejects broken files naming the file", "[datasets]") {
   Bytes short_header = npy_of("<f4", "(6, 2, 2)", v);
   short_header.resize(40);
   CHECK(error(short_header).find("truncated") != std::string::npos);
-  const std::string missing = bad_input_of([&] { make_npy({{"inputs", (dir / "nope.npy").string()}}); });
+  const std::string missing = bad_input_message([&] { make_npy({{"inputs", (dir / "nope.npy").string()}}); });
   CHECK(missing.find("nope.npy") != std::string::npos);
 }
 
@@ -676,7 +651,7 @@ TEST_CASE("npz archives: stored and deflated entries", "[datasets]") {
     auto images = make_npy({{"inputs", path}, {"inputs_key", "images"}, {"labels_key", "none"}});
     CHECK(images->size() == 6);
     CHECK(images->labels().empty());
-    const std::string msg = bad_input_of([&] { make_npy({{"inputs", path}, {"inputs_key", "img"}}); });
+    const std::string msg = bad_input_message([&] { make_npy({{"inputs", path}, {"inputs_key", "img"}}); });
     CHECK(msg.find(path) != std::string::npos);
     CHECK(msg.find("no entry 'img.npy' (entries: x.npy, y.npy, images.npy); set inputs_key") !=
           std::string::npos);
@@ -716,7 +691,7 @@ TEST_CASE("npz corruption is reported with the archive's name", "[datasets]") {
   const Bytes x = npy_of("<f4", "(6, 2, 2)", float_samples());
   auto error = [&](const Bytes& file) {
     write_file(path, file);
-    const std::string msg = bad_input_of([&] { make_npy({{"inputs", path}}); });
+    const std::string msg = bad_input_message([&] { make_npy({{"inputs", path}}); });
     CHECK(msg.find(path) != std::string::npos);
     return msg;
   };
@@ -753,7 +728,7 @@ TEST_CASE("npy calibration comes only from calibration_inputs", "[datasets]") {
   const std::string x = (dir / "x.npy").string(), cal = (dir / "cal.npz").string();
   write_file(x, npy_of("<f4", "(6, 2, 2)", float_samples()));
   auto plain = make_npy({{"inputs", x}});
-  const std::string msg = bad_input_of([&] { plain->calibration_set(10, 0); });
+  const std::string msg = bad_input_message([&] { plain->calibration_set(10, 0); });
   CHECK(msg.find("dataset 'npy' has no calibration data: set calibration_inputs") != std::string::npos);
   CHECK(msg.find("/dataset/parameters/calibration_inputs") != std::string::npos);
 
@@ -773,10 +748,10 @@ TEST_CASE("npy calibration comes only from calibration_inputs", "[datasets]") {
   CHECK(ds->calibration_set(50, 1)->size() == 10);
 
   write_file(cal, npy_of("<f4", "(6, 4)", float_samples()));
-  CHECK(bad_input_of([&] {
+  CHECK(bad_input_message([&] {
           make_npy({{"inputs", x}, {"calibration_inputs", cal}});
         }).find("must match") != std::string::npos);
-  CHECK(bad_input_of([&] {
+  CHECK(bad_input_message([&] {
           make_npy({{"inputs", x}, {"calibration_inputs", x}});
         }).find("inputs file itself") != std::string::npos);
 }
@@ -831,17 +806,17 @@ TEST_CASE("random samples are a pure function of seed and position", "[datasets]
 
 TEST_CASE("random needs a known shape", "[datasets]") {
   const auto reg = random_dataset_registration();
-  std::string msg = bad_input_of([&] { make(reg, json::object()); });
+  std::string msg = bad_input_message([&] { make(reg, json::object()); });
   CHECK(msg.find("/dataset/parameters/shape") != std::string::npos);
   CHECK(msg.find("set shape") != std::string::npos);
   pipeline::BuildContext ctx = context();
   ctx.model_sample_shape = {1, -1, 28};
-  CHECK(bad_input_of([&] { make(reg, json::object(), ctx); }).find("unknown or empty dims") !=
+  CHECK(bad_input_message([&] { make(reg, json::object(), ctx); }).find("unknown or empty dims") !=
         std::string::npos);
-  CHECK(bad_input_of([&] {
+  CHECK(bad_input_message([&] {
           make(reg, {{"shape", {2, 0}}});
         }).find("/dataset/parameters/shape") != std::string::npos);
-  CHECK(bad_input_of([&] {
+  CHECK(bad_input_message([&] {
           make(reg, {{"shape", {2}}, {"low", 1.0}, {"high", 0.5}});
         }).find("/dataset/parameters/high") != std::string::npos);
 }

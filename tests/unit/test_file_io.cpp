@@ -2,6 +2,7 @@
 // against FIPS 180-4 / NIST test vectors.
 #include "support/error.h"
 #include "support/file_io.h"
+#include "test_util.h"
 
 #include <catch2/catch.hpp>
 #include <unistd.h>
@@ -11,41 +12,14 @@
 #include <string>
 
 using namespace hone;
+using hone::test::TempDir;
+using hone::test::bad_input_message;
 using namespace hone::support;
 namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh, empty directory per test case, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int n = 0;
-    path = fs::temp_directory_path() /
-           ("hone-test-file-io." + std::to_string(::getpid()) + "." + std::to_string(n++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  size_t entries() const {
-    return static_cast<size_t>(std::distance(fs::directory_iterator(path), fs::directory_iterator()));
-  }
-};
 
-template <typename F>
-std::string bad_input_message(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::BadInput);
-    return e.what();
-  }
-  FAIL("expected a BadInput error");
-  return "";
-}
 
 }  // namespace
 

@@ -70,7 +70,7 @@ ir::Model producer_bn_model(ir::Node producer, ir::Shape x_shape, int64_t channe
 json fold(ir::Model& m) {
   auto reg = passes::fold_batch_norm_registration();
   const json params = pipeline::validate_parameters(reg.spec, json::object(), "/optimizers/0/parameters");
-  auto pass = std::get<2>(reg.factory)(params, {});
+  auto pass = pipeline::create<passes::Pass>(reg, params, {});
   return pass->run(m, {});
 }
 

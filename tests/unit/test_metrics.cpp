@@ -1,6 +1,7 @@
 // Classification metrics, latency statistics and zstd sizes, against hand-computed values.
 #include "pipeline/metrics.h"
 #include "support/error.h"
+#include "test_util.h"
 
 #include <catch2/catch.hpp>
 
@@ -9,6 +10,7 @@
 #include <random>
 
 using namespace hone;
+using hone::test::bad_input_message;
 using namespace hone::pipeline;
 
 namespace {
@@ -22,17 +24,6 @@ ir::Tensor one_hot_scores(int64_t num_classes, const std::vector<int64_t>& predi
   return ir::Tensor::from_vector<float>({static_cast<int64_t>(predicted.size()), num_classes}, v);
 }
 
-template <typename F>
-std::string bad_input_message(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::BadInput);
-    return e.what();
-  }
-  FAIL("expected a BadInput error");
-  return "";
-}
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 

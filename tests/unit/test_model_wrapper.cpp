@@ -6,12 +6,14 @@
 #include "models/models.h"
 #include "pipeline/component.h"
 #include "support/error.h"
+#include "test_util.h"
 
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 
 using namespace hone;
+using hone::test::bad_input_message;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -59,18 +61,9 @@ std::unique_ptr<models::ModelWrapper> classifier(const json& params) {
   const json p = pipeline::validate_parameters(reg.spec, params, "/model_wrapper/parameters");
   pipeline::BuildContext ctx;
   ctx.json_path = "/model_wrapper/parameters";
-  return std::get<0>(reg.factory)(p, ctx);
+  return pipeline::create<models::ModelWrapper>(reg, p, ctx);
 }
 
-std::string bad_input_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::BadInput);
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // A fixed in-memory dataset for check_dataset.
 class FakeDataset final : public datasets::Dataset {
@@ -121,10 +114,10 @@ TEST_CASE("onnx_classifier normalises per channel and transposes HWC samples", "
   // channel 0: (v - 1) / 2 over 3, 5, 7; channel 1: (v - 10) / 5 over 20, 30, 40
   CHECK(got == std::vector<float>{1, 2, 3, 2, 4, 6});
 
-  CHECK(bad_input_of([&] {
+  CHECK(bad_input_message([&] {
           classifier({{"model", write_model({2, 1, 3}, 4)}, {"mean", {1.0, 2.0, 3.0}}});
         }) == "/model_wrapper/parameters/mean: 3 values for 2 input channels (give 1 or 2)");
-  CHECK(bad_input_of([&] { classifier({{"model", write_model({2, 1, 3}, 4)}, {"std", {0.0}}}); }) ==
+  CHECK(bad_input_message([&] { classifier({{"model", write_model({2, 1, 3}, 4)}, {"std", {0.0}}}); }) ==
         "/model_wrapper/parameters/std: std must be > 0, got 0");
 }
 
@@ -132,13 +125,13 @@ TEST_CASE("onnx_classifier checks datasets against the model", "[models]") {
   auto w = classifier({{"model", write_model({1, 28, 28}, 10)}});
   CHECK_NOTHROW(w->check_dataset(FakeDataset({28, 28}, {0, 9, 3})));
   CHECK_NOTHROW(w->check_dataset(FakeDataset({1, 28, 28}, {0})));
-  CHECK(bad_input_of([&] { w->check_dataset(FakeDataset({32, 32}, {0})); }) ==
+  CHECK(bad_input_message([&] { w->check_dataset(FakeDataset({32, 32}, {0})); }) ==
         "/dataset: dataset samples are [32, 32] (fake.bin), but model input 'x' takes [1, 28, 28] per sample");
-  CHECK(bad_input_of([&] { w->check_dataset(FakeDataset({28, 28}, {0, 10})); }) ==
+  CHECK(bad_input_message([&] { w->check_dataset(FakeDataset({28, 28}, {0, 10})); }) ==
         "/dataset: label 10 of sample 1 (fake.bin) is outside the model's 10 classes [0, 10)");
-  CHECK(bad_input_of([&] { classifier({{"model", write_model({4}, 3)}, {"class_names", {"a", "b"}}}); }) ==
+  CHECK(bad_input_message([&] { classifier({{"model", write_model({4}, 3)}, {"class_names", {"a", "b"}}}); }) ==
         "/model_wrapper/parameters/class_names: 2 class names for a model with 3 classes");
-  CHECK(bad_input_of([&] { classifier({{"model", write_model({4}, 3)}, {"input", "y"}}); }) ==
+  CHECK(bad_input_message([&] { classifier({{"model", write_model({4}, 3)}, {"input", "y"}}); }) ==
         "/model_wrapper/parameters/input: model has no input 'y' (inputs: x)");
 }
 
@@ -152,7 +145,7 @@ TEST_CASE("postprocess returns [n, classes] scores; onnx_generic has none", "[mo
 
   auto reg = models::onnx_generic_registration();
   const json p = pipeline::validate_parameters(reg.spec, {{"model", write_model({4}, 3)}}, "/m");
-  auto g = std::get<0>(reg.factory)(p, {});
+  auto g = pipeline::create<models::ModelWrapper>(reg, p, {});
   CHECK(g->num_classes() == 0);
   CHECK(g->postprocess({y}).numel() == 0);
 }
