@@ -1,0 +1,87 @@
+#include "passes/pass_util.h"
+
+#include "support/error.h"
+
+#include <algorithm>
+
+namespace hone::passes {
+
+std::vector<WeightLayer> weight_layers(const ir::Graph& g) {
+  std::vector<WeightLayer> out;
+  for (const auto& n : g.nodes) {
+    if (!n->domain.empty() || !n->has_input(1)) continue;
+    const ir::Tensor* w = g.initializer(n->input(1));
+    if (!w || w->dtype() != ir::DType::Float32) continue;
+    WeightLayer l;
+    l.node = n.get();
+    if (n->op_type == "Conv") {
+      if (w->rank() < 3) continue;
+      l.out_axis = 0;
+      l.in_axis = 1;
+    } else if (n->op_type == "ConvTranspose") {
+      if (w->rank() < 3) continue;
+      l.out_axis = 1;
+      l.in_axis = 0;
+    } else if (n->op_type == "Gemm") {
+      if (w->rank() != 2) continue;
+      const bool tb = n->attr_int("transB", 0) != 0;
+      l.out_axis = tb ? 0 : 1;
+      l.in_axis = tb ? 1 : 0;
+    } else if (n->op_type == "MatMul") {
+      if (w->rank() != 2) continue;
+      l.out_axis = 1;
+      l.in_axis = 0;
+    } else {
+      continue;
+    }
+    l.out_channels = w->dim(l.out_axis);
+    out.push_back(l);
+  }
+  return out;
+}
+
+const ir::Tensor& weight_of(const ir::Graph& g, const WeightLayer& layer) {
+  const ir::Tensor* w = g.initializer(layer.node->input(layer.weight_input));
+  if (!w) throw internal_error("weight of {} is no longer a constant", layer.node->label());
+  return *w;
+}
+
+std::vector<int64_t> channel_indices(const ir::Tensor& w, int64_t out_axis, int64_t c) {
+  int64_t outer = 1, inner = 1;
+  for (int64_t a = 0; a < out_axis; ++a) outer *= w.dim(a);
+  for (int64_t a = out_axis + 1; a < static_cast<int64_t>(w.rank()); ++a) inner *= w.dim(a);
+  const int64_t m = w.dim(out_axis);
+  std::vector<int64_t> idx;
+  idx.reserve(static_cast<size_t>(outer * inner));
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) idx.push_back((o * m + c) * inner + i);
+  return idx;
+}
+
+std::string set_constant_input(ir::Graph& g, ir::Node& node, size_t index, const std::string& base, ir::Tensor t) {
+  if (node.inputs.size() <= index) node.inputs.resize(index + 1);
+  node.inputs[index] = g.add_initializer(base, std::move(t));
+  return node.inputs[index];
+}
+
+bool matches_any(const ir::Node& node, const std::vector<std::string>& patterns) {
+  return std::any_of(patterns.begin(), patterns.end(),
+                     [&](const std::string& p) { return p == node.name || p == node.op_type; });
+}
+
+void for_each_calibration_batch(const PassContext& ctx, const std::string& pass_name, int64_t samples,
+                                int64_t batch, uint64_t seed, const std::function<void(const ir::Tensor&)>& fn) {
+  if (!ctx.calibration || !ctx.preprocess) {
+    throw bad_input("{} needs calibration data: run it in a pipeline with a dataset, or give "
+                    "`hone optimize` a --dataset", pass_name);
+  }
+  auto ds = ctx.calibration(samples, seed);
+  const int64_t n = ds->size();
+  if (n == 0) throw bad_input("{}: the calibration set is empty", pass_name);
+  for (int64_t first = 0; first < n; first += batch) {
+    const datasets::Batch b = ds->read(first, std::min(batch, n - first));
+    fn(ctx.preprocess(b.samples));
+  }
+}
+
+}  // namespace hone::passes
