@@ -20,7 +20,15 @@ void register_builtins(Registry& r) {
   r.add(datasets::npy_dataset_registration());
   r.add(datasets::random_dataset_registration());
   // optimizer
+  r.add(passes::cleanup_registration());
   r.add(passes::fold_batch_norm_registration());
+  r.add(passes::quantize_static_registration());
+  r.add(passes::quantize_dynamic_registration());
+  r.add(passes::convert_float16_registration());
+  r.add(passes::prune_magnitude_registration());
+  r.add(passes::prune_n_m_registration());
+  r.add(passes::prune_channels_registration());
+  r.add(passes::cluster_weights_registration());
   // compiler
   r.add(compilers::none_compiler_registration());
   // runtime

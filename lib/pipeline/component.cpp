@@ -3,6 +3,7 @@
 #include "support/error.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -166,8 +167,9 @@ nlohmann::json validate_parameters(const ComponentSpec& spec, const nlohmann::js
     for (const auto& [key, value] : params.items()) {
       const ParamSpec* p = spec.param(key);
       if (!p) {
-        throw bad_input("unknown parameter of {} '{}'{}", kind_name(spec.kind), spec.name,
-                        names.empty() ? ": it takes no parameters" : did_you_mean(key, names))
+        std::string hint = names.empty() ? ": it takes no parameters" : did_you_mean(key, names);
+        if (hint.empty()) hint = fmt::format("; its parameters: {}", fmt::join(names, ", "));
+        throw bad_input("unknown parameter of {} '{}'{}", kind_name(spec.kind), spec.name, hint)
             .with_json_path(json_path + "/" + key);
       }
       if (value.is_null() && !p->required) continue;

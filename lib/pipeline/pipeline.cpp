@@ -15,7 +15,7 @@ using nlohmann::json;
 namespace {
 
 const std::vector<std::string> kTopLevelKeys = {
-    "name", "description", "model_wrapper", "dataset", "optimizers", "compiler",
+    "name", "description", "model_wrapper", "dataset", "optimizers", "cleanup", "compiler",
     "runtime", "platform", "targets", "measurements"};
 
 // Block defaults when a pipeline leaves the key out.
@@ -214,6 +214,13 @@ PipelineConfig parse_pipeline(const json& doc, const fs::path& file, const Regis
       }
     }
 
+    if (doc.contains("cleanup")) {
+      if (!doc["cleanup"].is_boolean()) {
+        throw bad_input("expected true or false, got {}", type_name(doc["cleanup"])).with_json_path("/cleanup");
+      }
+      cfg.cleanup = doc["cleanup"].get<bool>();
+    }
+
     auto top_block = [&](ComponentKind kind) {
       const std::string key(kind_name(kind));
       return doc.contains(key) ? parse_block(doc[key], kind, "/" + key, base, registry)
@@ -281,6 +288,7 @@ PipelineConfig parse_pipeline(const json& doc, const fs::path& file, const Regis
     r["dataset"] = block_json(cfg.dataset);
     r["optimizers"] = json::array();
     for (const auto& o : cfg.optimizers) r["optimizers"].push_back(block_json(o));
+    r["cleanup"] = cfg.cleanup;
     r["targets"] = json::array();
     for (const auto& t : cfg.targets) {
       r["targets"].push_back({{"name", t.name}, {"compiler", block_json(t.compiler)},

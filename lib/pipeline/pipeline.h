@@ -45,6 +45,9 @@ struct PipelineConfig {
   std::vector<std::string> overrides;  // the --set assignments applied
   ComponentConfig model_wrapper, dataset;
   std::vector<ComponentConfig> optimizers;
+  // Run the `cleanup` pass before the first optimizer and after each one (top-level
+  // "cleanup": false turns that off; an explicit cleanup in "optimizers" still runs).
+  bool cleanup = true;
   std::vector<TargetConfig> targets;
   MeasurementsConfig measurements;
 };

@@ -167,13 +167,14 @@ json optimize(const PipelineConfig& cfg, Session& s, double* seconds) {
     return s.dataset->calibration_set(count, static_cast<uint64_t>(seed));
   };
   pctx.preprocess = [&s](const ir::Tensor& raw) { return s.wrapper->preprocess(raw); };
-  for (size_t i = 0; i < s.passes.size(); ++i) {
-    const ComponentConfig& c = cfg.optimizers[i];
-    spdlog::info("optimizer {}: {}", i, c.type);
-    reports.push_back(with_context(cfg, c.json_path, [&] {
-      return run_pass(*s.passes[i], c.params, s.wrapper->model(), pctx);
-    }));
-  }
+  std::vector<PassStep> steps;
+  for (size_t i = 0; i < s.passes.size(); ++i) steps.push_back({s.passes[i].get(), cfg.optimizers[i].params});
+  reports = run_passes(steps, s.wrapper->model(), pctx, cfg.cleanup,
+                       [&](size_t i, const std::function<json()>& work) {
+                         const ComponentConfig& c = cfg.optimizers[i];
+                         spdlog::info("optimizer {}: {}", i, c.type);
+                         return with_context(cfg, c.json_path, work);
+                       });
   *seconds = seconds_since(t_all);
   return reports;
 }
@@ -316,6 +317,34 @@ json run_pass(passes::Pass& pass, const json& params, ir::Model& model, const pa
           {"nodes_before", before.node_count}, {"nodes_after", after.node_count},
           {"parameters_before", before.parameters}, {"parameters_after", after.parameters},
           {"detail", std::move(detail)}};
+}
+
+json run_passes(const std::vector<PassStep>& steps, ir::Model& model, const passes::PassContext& ctx, bool cleanup,
+                const std::function<json(size_t, const std::function<json()>&)>& guard) {
+  std::unique_ptr<passes::Pass> cleaner;
+  if (cleanup) {
+    const Registration& r = Registry::global().get(ComponentKind::Optimizer, "cleanup");
+    cleaner = create<passes::Pass>(r, validate_parameters(r.spec, json::object(), "cleanup"), BuildContext{});
+  }
+  json reports = json::array();
+  if (cleaner) {
+    json r = run_pass(*cleaner, json::object(), model, ctx);
+    r["implicit"] = true;
+    reports.push_back(std::move(r));
+  }
+  for (size_t i = 0; i < steps.size(); ++i) {
+    reports.push_back(guard(i, [&] {
+      json r = run_pass(*steps[i].pass, steps[i].params, model, ctx);
+      if (cleaner) {
+        json c = run_pass(*cleaner, json::object(), model, ctx);
+        c.erase("type");
+        c.erase("parameters");
+        r["cleanup"] = std::move(c);
+      }
+      return r;
+    }));
+  }
+  return reports;
 }
 
 fs::path output_dir_of(const PipelineConfig& cfg, const RunOptions& options) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,20 @@ std::filesystem::path output_dir_of(const PipelineConfig& config, const RunOptio
 // parameter counts before and after, and the pass's own detail. Shape inference runs after it.
 nlohmann::json run_pass(passes::Pass& pass, const nlohmann::json& params, ir::Model& model,
                         const passes::PassContext& ctx);
+
+// A pass ready to run and the validated parameters it was built with.
+struct PassStep {
+  passes::Pass* pass = nullptr;
+  nlohmann::json params;
+};
+
+// Runs `steps` in order (each through run_pass). With `cleanup`, the cleanup pass also runs
+// before the first step (its report is the first entry, marked "implicit") and after every
+// step (its report goes into that step's report as "cleanup"). `guard(i, work)` runs step i's
+// work and may relabel its errors (pipeline JSON path, --pass option).
+nlohmann::json run_passes(const std::vector<PassStep>& steps, ir::Model& model, const passes::PassContext& ctx,
+                          bool cleanup,
+                          const std::function<nlohmann::json(size_t, const std::function<nlohmann::json()>&)>& guard);
 
 // One row per result: target, top-1, top-5, latency mean/p50/p99, throughput, sizes.
 std::string summary_table(const std::vector<TargetResult>& results);

@@ -139,11 +139,17 @@ TEST_CASE("hone run writes complete measurements for fmnist_cnn", "[cli][pipelin
     CHECK(res["stage_seconds"].contains(k));
   }
 
-  REQUIRE(m["optimizers"].size() == 1);
-  CHECK(m["optimizers"][0]["type"] == "fold_batch_norm");
-  CHECK(m["optimizers"][0]["nodes_before"] == 16);
-  CHECK(m["optimizers"][0]["nodes_after"] == 13);
-  CHECK(m["optimizers"][0]["detail"]["folded"].size() == 3);
+  // The implicit cleanup first (nothing to clean in this model), then the pipeline's pass with
+  // the cleanup that followed it.
+  REQUIRE(m["optimizers"].size() == 2);
+  CHECK(m["optimizers"][0]["type"] == "cleanup");
+  CHECK(m["optimizers"][0]["implicit"] == true);
+  CHECK(m["optimizers"][0]["nodes_after"] == 16);
+  CHECK(m["optimizers"][1]["type"] == "fold_batch_norm");
+  CHECK(m["optimizers"][1]["nodes_before"] == 16);
+  CHECK(m["optimizers"][1]["nodes_after"] == 13);
+  CHECK(m["optimizers"][1]["detail"]["folded"].size() == 3);
+  CHECK(m["optimizers"][1]["cleanup"]["nodes_after"] == 13);
 
   const json& pv = m["provenance"];
   CHECK(pv["pipeline_sha256"].get<std::string>().size() == 64);
@@ -354,9 +360,11 @@ TEST_CASE("hone optimize applies passes outside a pipeline", "[cli][optimize]") 
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const json rep = json::parse(r.out);
-  CHECK(rep["passes"][0]["nodes_before"] == 16);
-  CHECK(rep["passes"][0]["nodes_after"] == 13);
-  CHECK(rep["passes"][0]["detail"]["folded"].size() == 3);
+  REQUIRE(rep["passes"].size() == 2);
+  CHECK(rep["passes"][0]["type"] == "cleanup");
+  CHECK(rep["passes"][1]["nodes_before"] == 16);
+  CHECK(rep["passes"][1]["nodes_after"] == 13);
+  CHECK(rep["passes"][1]["detail"]["folded"].size() == 3);
   // The written model is valid ONNX (hone's loader runs the ONNX checker) without BatchNormalization.
   r = run_hone("inspect " + quote(out) + " --json");
   REQUIRE(r.exit_code == 0);
@@ -364,9 +372,13 @@ TEST_CASE("hone optimize applies passes outside a pipeline", "[cli][optimize]") 
   for (const auto& op : stats["op_types"]) CHECK(op["op_type"] != "BatchNormalization");
 
   const fs::path none = dir / "never.onnx";
-  r = run_hone("optimize " + quote(kSource / "models/fmnist_cnn.onnx") + " --pass fold_batch_norm:x=1 -o " + quote(none));
+  r = run_hone("optimize " + quote(kSource / "models/fmnist_cnn.onnx") + " --pass cleanup:x=1 -o " + quote(none));
   CHECK(r.exit_code == 2);
-  CHECK(r.err == "hone: error: --pass 'fold_batch_norm:x=1'/x: unknown parameter of optimizer 'fold_batch_norm': it takes no parameters\n");
+  CHECK(r.err == "hone: error: --pass 'cleanup:x=1'/x: unknown parameter of optimizer 'cleanup': it takes no parameters\n");
+  r = run_hone("optimize " + quote(kSource / "models/fmnist_cnn.onnx") + " --pass fold_batch_norm:fallback_muladd=1 -o " + quote(none));
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "hone: error: --pass 'fold_batch_norm:fallback_muladd=1'/fallback_muladd: unknown parameter of "
+                 "optimizer 'fold_batch_norm' (did you mean 'fallback_mul_add'?)\n");
   r = run_hone("optimize " + quote(kSource / "models/fmnist_cnn.onnx") + " --pass fold_bn -o " + quote(none));
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("unknown optimizer type 'fold_bn'") != std::string::npos);

@@ -66,7 +66,8 @@ TEST_CASE("unknown parameters are errors with a did-you-mean", "[pipeline][schem
         "/optimizers/1/parameters/per_chanel: unknown parameter of optimizer 'quantize_static' "
         "(did you mean 'per_channel'?)");
   CHECK(error_of({{"model_path", "m"}, {"zzz", 1}}) ==
-        "/optimizers/1/parameters/zzz: unknown parameter of optimizer 'quantize_static'");
+        "/optimizers/1/parameters/zzz: unknown parameter of optimizer 'quantize_static'; its parameters: "
+        "bits, calibration, per_channel, percentile, exclude, model_path");
 }
 
 TEST_CASE("kind names parse in singular and plural", "[pipeline][schema]") {

@@ -61,7 +61,7 @@ TEST_CASE("targets inherit the top-level blocks they do not set", "[pipeline]") 
 TEST_CASE("pipeline errors name the file and the JSON path", "[pipeline]") {
   json d = minimal();
   d["optimizers"] = json::array({{{"type", "fold_batch_norm"}, {"parameters", {{"x", 1}}}}});
-  CHECK(error_of(d) == "dir/p.json: /optimizers/0/parameters/x: unknown parameter of optimizer 'fold_batch_norm': it takes no parameters");
+  CHECK(error_of(d) == "dir/p.json: /optimizers/0/parameters/x: unknown parameter of optimizer 'fold_batch_norm'; its parameters: fallback_mul_add");
 
   d = minimal();
   d["dataset"]["type"] = "idy";
