@@ -95,30 +95,6 @@ bool any_type_input(const ir::Node& n, size_t i) {
 // Outputs of a float16 node that stay float32 (LayerNormalization's Mean / InvStdDev: stash_type).
 bool fixed_float32_output(const ir::Node& n, size_t k) { return n.op_type == "LayerNormalization" && k > 0; }
 
-class Names {
- public:
-  explicit Names(const ir::Graph& g) {
-    for (const auto& [k, _] : g.initializers) used_.insert(k);
-    for (const auto& [k, _] : g.values) used_.insert(k);
-    used_.insert(g.inputs.begin(), g.inputs.end());
-    used_.insert(g.outputs.begin(), g.outputs.end());
-    for (const auto& n : g.nodes) {
-      used_.insert(n->name);
-      used_.insert(n->inputs.begin(), n->inputs.end());
-      used_.insert(n->outputs.begin(), n->outputs.end());
-    }
-  }
-  std::string make(const std::string& base) {
-    std::string name = base;
-    for (int k = 1; used_.count(name); ++k) name = base + "_" + std::to_string(k);
-    used_.insert(name);
-    return name;
-  }
-
- private:
-  std::unordered_set<std::string> used_;
-};
-
 // ------------------------------------------------------------------------------ conversion
 
 struct Half {
@@ -210,7 +186,7 @@ std::string keep_weight_reason(const ir::Graph& g, const std::string& name, cons
 }
 
 json convert_weights(ir::Graph& g, const Options& opt) {
-  Names names(g);
+  FreshNames names(g);
   Tally tally;
   json converted = json::array(), kept = json::array();
   std::vector<std::string> candidates;
@@ -253,7 +229,7 @@ class ActivationConverter {
     ir::infer_shapes(model_);  // the types decide what converts
     for (const auto& [name, vi] : g_.values) type_[name] = vi.dtype;
     for (const auto& [name, t] : g_.initializers) type_[name] = t.dtype();
-    names_ = std::make_unique<Names>(g_);
+    names_ = std::make_unique<FreshNames>(g_);
 
     json kept = classify();
     assign_types();
@@ -439,7 +415,7 @@ class ActivationConverter {
   ir::Model& model_;
   ir::Graph& g_;
   const Options& opt_;
-  std::unique_ptr<Names> names_;
+  std::unique_ptr<FreshNames> names_;
   std::map<std::string, DType> type_;      // every value's type before the pass
   std::map<std::string, DType> new_type_;  // values whose type changes
   std::set<const ir::Node*> converted_;

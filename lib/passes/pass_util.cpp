@@ -2,7 +2,10 @@
 
 #include "support/error.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <map>
 
 namespace hone::passes {
 
@@ -46,6 +49,39 @@ const ir::Tensor& weight_of(const ir::Graph& g, const WeightLayer& layer) {
   return *w;
 }
 
+std::vector<WeightTensor> weight_tensors(const std::vector<WeightLayer>& layers) {
+  std::vector<WeightTensor> out;
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const std::string& w = layers[i].node->input(layers[i].weight_input);
+    auto [it, fresh] = index.emplace(w, out.size());
+    if (fresh) out.push_back({w, {}});
+    out[it->second].layers.push_back(i);
+  }
+  return out;
+}
+
+std::string exclusion_reason(const std::vector<WeightLayer>& layers, size_t i,
+                             const std::vector<std::string>& exclude, bool exclude_first_last) {
+  if (matches_any(*layers[i].node, exclude)) return "excluded by the exclude parameter";
+  if (exclude_first_last && i == 0) return "first weight layer (exclude_first_last)";
+  if (exclude_first_last && i + 1 == layers.size()) return "last weight layer (exclude_first_last)";
+  return "";
+}
+
+std::string sharing_problem(const ir::Graph& g, const std::string& init, const std::vector<const ir::Node*>& users) {
+  if (g.is_graph_output(init)) return "the weight is also a graph output";
+  for (const ir::Node* c : g.consumers(init)) {
+    const bool is_user = std::find(users.begin(), users.end(), c) != users.end();
+    for (size_t i = 0; i < c->inputs.size(); ++i) {
+      if (c->inputs[i] == init && !(is_user && i == 1)) {
+        return fmt::format("the weight is also read by {} (input {})", c->label(), i);
+      }
+    }
+  }
+  return "";
+}
+
 std::vector<int64_t> channel_indices(const ir::Tensor& w, int64_t out_axis, int64_t c) {
   int64_t outer = 1, inner = 1;
   for (int64_t a = 0; a < out_axis; ++a) outer *= w.dim(a);
@@ -62,6 +98,25 @@ std::string set_constant_input(ir::Graph& g, ir::Node& node, size_t index, const
   if (node.inputs.size() <= index) node.inputs.resize(index + 1);
   node.inputs[index] = g.add_initializer(base, std::move(t));
   return node.inputs[index];
+}
+
+FreshNames::FreshNames(const ir::Graph& g) {
+  for (const auto& [k, _] : g.initializers) used_.insert(k);
+  for (const auto& [k, _] : g.values) used_.insert(k);
+  used_.insert(g.inputs.begin(), g.inputs.end());
+  used_.insert(g.outputs.begin(), g.outputs.end());
+  for (const auto& n : g.nodes) {
+    used_.insert(n->name);
+    used_.insert(n->inputs.begin(), n->inputs.end());
+    used_.insert(n->outputs.begin(), n->outputs.end());
+  }
+}
+
+std::string FreshNames::make(const std::string& base) {
+  std::string name = base;
+  for (int k = 1; used_.count(name); ++k) name = base + "_" + std::to_string(k);
+  used_.insert(name);
+  return name;
 }
 
 bool matches_any(const ir::Node& node, const std::vector<std::string>& patterns) {

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace hone::passes {
@@ -29,6 +30,23 @@ struct WeightLayer {
 std::vector<WeightLayer> weight_layers(const ir::Graph& g);
 const ir::Tensor& weight_of(const ir::Graph& g, const WeightLayer& layer);
 
+// The weight initializers of `layers`, each once, in graph order of first use, with the
+// indices (into `layers`) of the layers that read it as their weight.
+struct WeightTensor {
+  std::string init;
+  std::vector<size_t> layers;
+};
+std::vector<WeightTensor> weight_tensors(const std::vector<WeightLayer>& layers);
+
+// Why `layers[i]` is left alone by an `exclude` list (names or op types) or by
+// `exclude_first_last` (first / last weight layer in graph order), or "".
+std::string exclusion_reason(const std::vector<WeightLayer>& layers, size_t i,
+                             const std::vector<std::string>& exclude, bool exclude_first_last);
+
+// Why the weight `init`, read as weight (input 1) by `users`, must not be changed for them
+// alone -- it is a graph output or something else reads it -- or "".
+std::string sharing_problem(const ir::Graph& g, const std::string& init, const std::vector<const ir::Node*>& users);
+
 // Number of weight elements feeding output channel c (numel / out_channels), and the flat
 // indices of channel c's weights. Works for every out_axis.
 std::vector<int64_t> channel_indices(const ir::Tensor& w, int64_t out_axis, int64_t c);
@@ -37,6 +55,17 @@ std::vector<int64_t> channel_indices(const ir::Tensor& w, int64_t out_axis, int6
 // initializer is dropped by Graph::remove_unused() when nothing else reads it, so a weight
 // shared with another node is never changed under that node.
 std::string set_constant_input(ir::Graph& g, ir::Node& node, size_t index, const std::string& base, ir::Tensor t);
+
+// Fresh value / node / initializer names for a pass that adds many: each costs O(1), where
+// Graph::unique_name scans the whole graph. "base", else "base_1", "base_2", ...
+class FreshNames {
+ public:
+  explicit FreshNames(const ir::Graph& g);
+  std::string make(const std::string& base);
+
+ private:
+  std::unordered_set<std::string> used_;
+};
 
 // True when `node`'s name or op type is in `patterns` (the `exclude` parameter of passes).
 bool matches_any(const ir::Node& node, const std::vector<std::string>& patterns);

@@ -60,46 +60,19 @@ struct Plan {
   std::vector<std::string> all_weights;  // every weight-layer weight, once, in graph order
 };
 
-// Why layer `i` of `layers` is excluded by the options, or "".
-std::string exclusion(const std::vector<WeightLayer>& layers, size_t i, const Options& o) {
-  if (matches_any(*layers[i].node, o.exclude)) return "excluded by the exclude parameter";
-  if (o.exclude_first_last && i == 0) return "first weight layer (exclude_first_last)";
-  if (o.exclude_first_last && i + 1 == layers.size()) return "last weight layer (exclude_first_last)";
-  return "";
-}
-
-// Why the weight `init`, read as weight by `users`, must not change, or "".
-std::string sharing_problem(const ir::Graph& g, const std::string& init, const std::vector<const ir::Node*>& users) {
-  if (g.is_graph_output(init)) return "the weight is also a graph output";
-  for (const ir::Node* c : g.consumers(init)) {
-    const bool is_user = std::find(users.begin(), users.end(), c) != users.end();
-    for (size_t i = 0; i < c->inputs.size(); ++i) {
-      if (c->inputs[i] == init && !(is_user && i == 1))
-        return "the weight is also read by " + c->label() + " (input " + std::to_string(i) + ")";
-    }
-  }
-  return "";
-}
-
 Plan match(const ir::Graph& g, const Options& o) {
   const std::vector<WeightLayer> layers = weight_layers(g);
   Plan plan;
-  // Group the layers by weight initializer, in graph order of first use.
-  std::vector<std::string> order;
-  std::map<std::string, std::vector<size_t>> by_init;
-  for (size_t i = 0; i < layers.size(); ++i) {
-    const std::string& w = layers[i].node->input(layers[i].weight_input);
-    if (!by_init.count(w)) order.push_back(w);
-    by_init[w].push_back(i);
-  }
-  plan.all_weights = order;
-  for (const std::string& w : order) {
-    const std::vector<size_t>& idx = by_init[w];
+  const std::vector<WeightTensor> tensors = weight_tensors(layers);
+  for (const WeightTensor& wt : tensors) plan.all_weights.push_back(wt.init);
+  for (const WeightTensor& wt : tensors) {
+    const std::string& w = wt.init;
+    const std::vector<size_t>& idx = wt.layers;
     std::vector<const ir::Node*> users;
     std::string reason;
     for (size_t i : idx) {
       users.push_back(layers[i].node);
-      const std::string why = exclusion(layers, i, o);
+      const std::string why = exclusion_reason(layers, i, o.exclude, o.exclude_first_last);
       if (!why.empty() && reason.empty()) {
         reason = idx.size() == 1 ? why : "the weight is shared with " + layers[i].node->label() + ", " + why;
       }

@@ -82,26 +82,6 @@ struct Plan {
   json skipped = json::array();
 };
 
-std::string exclusion(const std::vector<WeightLayer>& layers, size_t i, const Options& o) {
-  if (matches_any(*layers[i].node, o.exclude)) return "excluded by the exclude parameter";
-  if (o.exclude_first_last && i == 0) return "first weight layer (exclude_first_last)";
-  if (o.exclude_first_last && i + 1 == layers.size()) return "last weight layer (exclude_first_last)";
-  return "";
-}
-
-// Why the weight `init`, read as weight by `users`, must not change, or "".
-std::string sharing_problem(const ir::Graph& g, const std::string& init, const std::vector<const ir::Node*>& users) {
-  if (g.is_graph_output(init)) return "the weight is also a graph output";
-  for (const ir::Node* c : g.consumers(init)) {
-    const bool is_user = std::find(users.begin(), users.end(), c) != users.end();
-    for (size_t i = 0; i < c->inputs.size(); ++i) {
-      if (c->inputs[i] == init && !(is_user && i == 1))
-        return "the weight is also read by " + c->label() + " (input " + std::to_string(i) + ")";
-    }
-  }
-  return "";
-}
-
 // Why a tensor with layout `lay` cannot take the n:m pattern, or "".
 std::string layout_problem(const Layout& lay, const Options& o) {
   if (lay.outer * lay.d * lay.inner == 0) return "the weight is empty";
@@ -114,23 +94,17 @@ std::string layout_problem(const Layout& lay, const Options& o) {
 
 Plan match(const ir::Graph& g, const Options& o) {
   const std::vector<WeightLayer> layers = weight_layers(g);
-  std::vector<std::string> order;
-  std::map<std::string, std::vector<size_t>> by_init;
-  for (size_t i = 0; i < layers.size(); ++i) {
-    const std::string& w = layers[i].node->input(layers[i].weight_input);
-    if (!by_init.count(w)) order.push_back(w);
-    by_init[w].push_back(i);
-  }
   Plan plan;
-  for (const std::string& w : order) {
+  for (const WeightTensor& wt : weight_tensors(layers)) {
+    const std::string& w = wt.init;
     const ir::Tensor& t = *g.initializer(w);
-    const std::vector<size_t>& idx = by_init[w];
+    const std::vector<size_t>& idx = wt.layers;
     const Layout lay = layout_of(t, layers[idx[0]]);
     std::vector<const ir::Node*> users;
     std::string reason;
     for (size_t i : idx) {
       users.push_back(layers[i].node);
-      std::string why = exclusion(layers, i, o);
+      std::string why = exclusion_reason(layers, i, o.exclude, o.exclude_first_last);
       if (why.empty() && !same_grouping(lay, layout_of(t, layers[i])))
         why = "its reduction axis differs from that of " + layers[idx[0]].node->label();
       if (!why.empty() && reason.empty())

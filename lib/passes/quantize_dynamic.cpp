@@ -46,31 +46,6 @@ struct Options {
   std::vector<std::string> exclude;
 };
 
-// Fresh value / node / initializer names, tracked here so each costs O(1).
-class Names {
- public:
-  explicit Names(const ir::Graph& g) {
-    for (const auto& [k, _] : g.initializers) used_.insert(k);
-    for (const auto& [k, _] : g.values) used_.insert(k);
-    used_.insert(g.inputs.begin(), g.inputs.end());
-    used_.insert(g.outputs.begin(), g.outputs.end());
-    for (const auto& n : g.nodes) {
-      used_.insert(n->name);
-      used_.insert(n->inputs.begin(), n->inputs.end());
-      used_.insert(n->outputs.begin(), n->outputs.end());
-    }
-  }
-  std::string make(const std::string& base) {
-    std::string name = base;
-    for (int k = 1; used_.count(name); ++k) name = base + "_" + std::to_string(k);
-    used_.insert(name);
-    return name;
-  }
-
- private:
-  std::unordered_set<std::string> used_;
-};
-
 // ------------------------------------------------------------------------------ match
 
 struct Plan {
@@ -344,7 +319,7 @@ class Rewriter {
   }
 
   ir::Graph& g_;
-  Names names_;
+  FreshNames names_;
   const Options& opt_;
   std::map<std::string, Dql> dql_;
   std::map<std::string, std::string> transposed_;
