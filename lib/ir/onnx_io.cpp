@@ -440,11 +440,18 @@ onnx::ModelProto to_proto(const Model& model) {
     for (const auto& [name, _] : g.initializers) value_info_to_proto(name, info(name), gp->add_input());
   }
   for (const auto& out : g.outputs) value_info_to_proto(out, info(out), gp->add_output());
+  // Intermediate types and shapes are written only for outputs of nodes outside the ONNX
+  // domain, which ONNX shape inference cannot recover; the rest is re-inferred on load (by hone
+  // and by other runtimes), so writing it would only grow the file (by ~5% for a QDQ model).
   std::set<std::string> io(g.inputs.begin(), g.inputs.end());
   io.insert(g.outputs.begin(), g.outputs.end());
-  for (const auto& [name, vi] : g.values) {
-    if (io.count(name) || g.is_initializer(name) || vi.dtype == DType::Undefined) continue;
-    value_info_to_proto(name, vi, gp->add_value_info());
+  for (const auto& n : g.nodes) {
+    if (n->domain.empty() || n->domain == "ai.onnx") continue;
+    for (const auto& o : n->outputs) {
+      const ValueInfo* vi = g.value_info(o);
+      if (o.empty() || io.count(o) || !vi || vi->dtype == DType::Undefined) continue;
+      value_info_to_proto(o, *vi, gp->add_value_info());
+    }
   }
   for (const auto& n : g.nodes) {
     auto* np = gp->add_node();

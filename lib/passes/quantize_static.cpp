@@ -13,7 +13,8 @@
 //   a degenerate range (hi == lo) gets s = 1 (never 0).
 // Weights (symmetric int8, zero point 0, levels [-127, 127]), per output channel c along
 // WeightLayer::out_axis or per tensor:  s_w[c] = max|W[c]| / 127 (1 when W[c] is all zero),
-//   q = clamp(round(W / s_w), -127, 127); stored as an int8 initializer + DequantizeLinear.
+//   q = clamp(round(W / s_w), -127, 127); stored as an int8 initializer + DequantizeLinear
+//   (without the optional zero point input: absent means 0).
 // Bias (input 2 of Conv/ConvTranspose/Gemm): int32, s_b[c] = s_x * s_w[c] (float32 product),
 //   zero point 0 (the optional input is omitted), q = round(b / s_b) (saturated to int32)
 //   + DequantizeLinear.
@@ -390,6 +391,16 @@ ir::Tensor zero_point_tensor(ir::DType dtype, ir::Shape shape, int32_t zp) {
   return t;
 }
 
+// Names derived for Q/DQ tensors and nodes start from the last path component of the tensor
+// name ("/features/features.0/Conv_output_0" -> "Conv_output_0", made unique by the graph):
+// a QDQ graph repeats each derived name several times, and exporters' hierarchical names
+// would otherwise weigh more than a small model's int8 weights.
+std::string short_base(const std::string& name) {
+  const size_t slash = name.find_last_of('/');
+  const std::string last = slash == std::string::npos ? name : name.substr(slash + 1);
+  return last.empty() ? "t" : last;
+}
+
 ir::Node& add_qdq_node(ir::Graph& g, const std::string& op, const std::string& name_base,
                        std::vector<std::string> inputs, const std::string& output, int64_t axis = -1) {
   ir::Node n;
@@ -419,17 +430,18 @@ ir::Tensor quantize_constant(const ir::Tensor& c, const QParams& q, ir::DType qt
 // the DQ output.
 std::string insert_activation_qdq(ir::Graph& g, const std::string& name, const QParams& q, const Options& o) {
   const ir::DType qt = o.int8_activations ? ir::DType::Int8 : ir::DType::UInt8;
-  const std::string scale = g.add_initializer(name + "_scale", ir::Tensor::scalar<float>(q.scale));
-  const std::string zp = g.add_initializer(name + "_zero_point", zero_point_tensor(qt, {}, q.zero_point));
+  const std::string base = short_base(name);
+  const std::string scale = g.add_initializer(base + "_scale", ir::Tensor::scalar<float>(q.scale));
+  const std::string zp = g.add_initializer(base + "_zero_point", zero_point_tensor(qt, {}, q.zero_point));
   std::string qv;
   if (const ir::Tensor* c = g.initializer(name)) {
-    qv = g.add_initializer(name + "_quantized", quantize_constant(*c, q, qt));
+    qv = g.add_initializer(base + "_quantized", quantize_constant(*c, q, qt));
   } else {
-    qv = g.unique_name(name + "_quantized");
-    add_qdq_node(g, "QuantizeLinear", name + "_QuantizeLinear", {name, scale, zp}, qv);
+    qv = g.unique_name(base + "_quantized");
+    add_qdq_node(g, "QuantizeLinear", base + "_QuantizeLinear", {name, scale, zp}, qv);
   }
-  const std::string dq = g.unique_name(name + "_dequantized");
-  add_qdq_node(g, "DequantizeLinear", name + "_DequantizeLinear", {qv, scale, zp}, dq);
+  const std::string dq = g.unique_name(base + "_dequantized");
+  add_qdq_node(g, "DequantizeLinear", base + "_DequantizeLinear", {qv, scale, zp}, dq);
   return dq;
 }
 
@@ -464,12 +476,13 @@ QuantizedWeight quantize_weight(ir::Graph& g, const std::string& wname, const ir
     for (int64_t i = 0; i < w.numel(); ++i) all[static_cast<size_t>(i)] = i;
     quantize_group(all);
   }
-  const std::string qname = g.add_initializer(wname + "_quantized", std::move(q));
+  const std::string base = short_base(wname);
+  const std::string qname = g.add_initializer(base + "_quantized", std::move(q));
   const ir::Shape sshape = axis >= 0 ? ir::Shape{static_cast<int64_t>(r.scales.size())} : ir::Shape{};
-  const std::string scale = g.add_initializer(wname + "_scale", ir::Tensor::from_vector<float>(sshape, r.scales));
-  const std::string zp = g.add_initializer(wname + "_zero_point", zero_point_tensor(ir::DType::Int8, sshape, 0));
-  r.dq = g.unique_name(wname + "_dequantized");
-  add_qdq_node(g, "DequantizeLinear", wname + "_DequantizeLinear", {qname, scale, zp}, r.dq, axis);
+  const std::string scale = g.add_initializer(base + "_scale", ir::Tensor::from_vector<float>(sshape, r.scales));
+  // The zero point is omitted: optional, and 0 of the input's type (int8) when absent.
+  r.dq = g.unique_name(base + "_dequantized");
+  add_qdq_node(g, "DequantizeLinear", base + "_DequantizeLinear", {qname, scale}, r.dq, axis);
   return r;
 }
 
@@ -494,11 +507,12 @@ json quantize_bias(ir::Graph& g, ir::Node& n, float s_x, const QuantizedWeight& 
     q.data<int32_t>()[i] = static_cast<int32_t>(std::clamp(v, lo, hi));
   }
   const ir::Shape sshape = per_channel ? ir::Shape{static_cast<int64_t>(sb.size())} : ir::Shape{};
-  const std::string qname = g.add_initializer(bname + "_quantized", std::move(q));
-  const std::string scale = g.add_initializer(bname + "_scale", ir::Tensor::from_vector<float>(sshape, sb));
+  const std::string base = short_base(bname);
+  const std::string qname = g.add_initializer(base + "_quantized", std::move(q));
+  const std::string scale = g.add_initializer(base + "_scale", ir::Tensor::from_vector<float>(sshape, sb));
   // The zero point is omitted (optional; 0 for int32): C int32 zeros would only cost bytes.
-  const std::string dq = g.unique_name(bname + "_dequantized");
-  add_qdq_node(g, "DequantizeLinear", bname + "_DequantizeLinear", {qname, scale}, dq, per_channel ? 0 : -1);
+  const std::string dq = g.unique_name(base + "_dequantized");
+  add_qdq_node(g, "DequantizeLinear", base + "_DequantizeLinear", {qname, scale}, dq, per_channel ? 0 : -1);
   n.inputs[2] = dq;
   return {{"quantized", true},
           {"min_scale", *std::min_element(sb.begin(), sb.end())},
