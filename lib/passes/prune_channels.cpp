@@ -25,6 +25,18 @@
 // group 1 (W[:, c]), Gemm (rows / columns of B for the features of c), MatMul (rows of B).
 // Anything else (a graph output, a residual Add with another layer's output, Concat, another
 // Reshape, Shape, Softmax, ...) ties the channels: that layer is left alone, with the reason.
+// Compensation (compensate "mean"): removing channel c equals forcing the value x_c the absorbing
+// layer reads to 0; after BN folding and ReLU its mean mu_c is far from 0. One streaming pass over
+// calibration data (only per-entry running sums are kept) measures mu at the input of every
+// absorbing layer (after BN, activation, pooling, depthwise Conv, ...; per feature after Flatten)
+// and folds the removed channels' means into that layer's bias before slicing:
+//   Conv (group 1): b'[m] = b[m] + sum_{c removed} mu_c * sum_k W[m, c, k]  (bias created when
+//     absent). Exact where the kernel window lies inside the input; at zero-padded borders the
+//     padded taps read 0, not mu_c, so there it is approximate.
+//   Gemm: C' = C + (alpha / beta) * sum_{j removed} mu_j * B'[j, :] (B' = B or B^T by transB;
+//     C := that sum with beta := 1 when there is no C or beta is 0).
+//   MatMul: the same sum is added to the per-column constant of the Add that follows it; a
+//     MatMul without such an Add is not compensated (reported with the reason).
 // Apply: slice every recorded constant (new initializers, so a constant shared with another
 // node never changes under it), set depthwise groups, update the recorded value shapes and
 // re-run shape inference.
@@ -39,6 +51,7 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <set>
@@ -71,6 +84,20 @@ struct Edit {
   int64_t block = 1;   // Slice: entries per channel along that axis; ReshapeDim: features per channel
 };
 
+// A layer that absorbs the removal by dropping input channels (Conv group 1, Gemm, MatMul), the
+// value it reads and, with compensate "mean", the per-entry sums of that value on calibration data.
+struct Absorber {
+  ir::Node* node = nullptr;
+  std::string value;
+  Layout layout;
+  int64_t k_axis = 0;            // Gemm / MatMul: reduction axis of B
+  std::vector<double> sums;      // one per entry along layout.axis (channels x block)
+  int64_t count = 0;             // samples summed into each entry
+  std::vector<double> means;     // per feature, filled after measuring
+  bool compensated = false;
+  std::string reason;            // why it was not compensated
+};
+
 struct Plan {
   WeightLayer layer;
   int64_t channels = 0;
@@ -86,6 +113,7 @@ struct Plan {
   std::string criterion;
   std::string note;
   std::vector<int64_t> removed, kept;
+  std::vector<Absorber> absorbers;
 };
 
 struct Options {
@@ -94,6 +122,7 @@ struct Options {
   int64_t calibration_samples = 256;
   std::vector<std::string> exclude;
   uint64_t seed = 0;
+  std::string compensate = "none";
 };
 
 const std::set<std::string> kUnary = {
@@ -224,7 +253,7 @@ class Tracer {
         if (used(g_, n.outputs[o])) return "the indices output of " + quoted(n) + " is used";
       return push(n.outputs[0], l);
     }
-    if (op == "Conv") return visit_conv(n, only_data, l);
+    if (op == "Conv") return visit_conv(n, only_data, v, l);
     if (op == "Gemm" || op == "MatMul") return visit_dense(n, only_data, v, l);
     if (op == "Flatten") return visit_flatten(n, only_data, v, l);
     if (op == "Reshape") return visit_reshape(n, only_data, v, l);
@@ -287,7 +316,7 @@ class Tracer {
     return push(n.outputs[0], l);
   }
 
-  std::string visit_conv(ir::Node& n, bool only_data, const Layout& l) {
+  std::string visit_conv(ir::Node& n, bool only_data, const std::string& v, const Layout& l) {
     if (!only_data) return "its channels feed the weight or bias of " + quoted(n);
     const ir::Tensor* w = constant_of(g_, n.input(1));
     if (!w || w->rank() < 3) return quoted(n) + " has no constant weight";
@@ -296,6 +325,7 @@ class Tracer {
     if (group == 1) {  // absorbs: drop input channels W[:, c]
       if (w->dim(1) != p_.channels) return quoted(n) + " reads a different channel count";
       slice(n, 1, 1, 1);
+      p_.absorbers.push_back({&n, v, l, 1});
       follow(n);
       return "";
     }
@@ -328,6 +358,7 @@ class Tracer {
     }
     if (b->dim(k_axis) != extent(l)) return quoted(n) + " reads a different feature count than '" + v + "' has";
     slice(n, 1, k_axis, l.block);
+    p_.absorbers.push_back({&n, v, l, k_axis});
     follow(n);
     return "";
   }
@@ -418,15 +449,12 @@ std::vector<double> norms(const ir::Graph& g, const WeightLayer& wl, bool square
   return s;
 }
 
-// APoZ of every plan that has an activation, from one streaming pass over calibration data.
-void measure_apoz(const ir::Graph& g, const PassContext& ctx, const Options& opt, std::vector<Plan*>& plans) {
-  struct Count {
-    std::vector<int64_t> zeros, total;
-  };
-  std::map<Plan*, Count> counts;
-  for (Plan* p : plans) counts[p] = {std::vector<int64_t>(static_cast<size_t>(p->channels)), std::vector<int64_t>(static_cast<size_t>(p->channels))};
+// Runs the model on `calibration_samples` calibration samples, batch by batch, and hands every
+// batch's values to `fn` (which keeps only running statistics).
+void stream_calibration(const ir::Graph& g, const PassContext& ctx, const Options& opt, const std::string& what,
+                        const std::function<void(const std::map<std::string, ir::Tensor>&)>& fn) {
   if (g.inputs.size() != 1)
-    throw bad_input("{}: criterion apoz needs a model with one input, this one has {}", kPassName, g.inputs.size());
+    throw bad_input("{}: {} needs a model with one input, this one has {}", kPassName, what, g.inputs.size());
   // A model with a fixed batch size gets batches of exactly that size.
   int64_t batch = kCalibrationBatch;
   if (const ir::ValueInfo* vi = g.value_info(g.inputs[0]); vi && vi->shape && !vi->shape->empty() &&
@@ -437,6 +465,18 @@ void measure_apoz(const ir::Graph& g, const PassContext& ctx, const Options& opt
                              [&](const ir::Tensor& batch) {
     std::map<std::string, ir::Tensor> all;
     interp.run_keep_all(std::vector<ir::Tensor>{batch}, &all);
+    fn(all);
+  });
+}
+
+// APoZ of every plan that has an activation, from one streaming pass over calibration data.
+void measure_apoz(const ir::Graph& g, const PassContext& ctx, const Options& opt, std::vector<Plan*>& plans) {
+  struct Count {
+    std::vector<int64_t> zeros, total;
+  };
+  std::map<Plan*, Count> counts;
+  for (Plan* p : plans) counts[p] = {std::vector<int64_t>(static_cast<size_t>(p->channels)), std::vector<int64_t>(static_cast<size_t>(p->channels))};
+  stream_calibration(g, ctx, opt, "criterion apoz", [&](const std::map<std::string, ir::Tensor>& all) {
     for (Plan* p : plans) {
       auto it = all.find(p->activation);
       if (it == all.end()) throw internal_error("{}: activation '{}' was not computed", kPassName, p->activation);
@@ -460,6 +500,41 @@ void measure_apoz(const ir::Graph& g, const PassContext& ctx, const Options& opt
     p->scores.assign(static_cast<size_t>(p->channels), 0.0);
     for (size_t c = 0; c < p->scores.size(); ++c)
       p->scores[c] = cnt.total[c] ? static_cast<double>(cnt.zeros[c]) / static_cast<double>(cnt.total[c]) : 0.0;
+  }
+}
+
+// Per-entry means of the values the absorbing layers of `plans` read (compensate "mean"), from
+// one streaming pass: only per-entry running sums are kept.
+void measure_means(const ir::Graph& g, const PassContext& ctx, const Options& opt, const std::vector<Plan*>& plans) {
+  for (Plan* p : plans)
+    for (Absorber& a : p->absorbers) a.sums.assign(static_cast<size_t>(p->channels * a.layout.block), 0.0);
+  stream_calibration(g, ctx, opt, "compensate mean", [&](const std::map<std::string, ir::Tensor>& all) {
+    for (Plan* p : plans) {
+      for (Absorber& a : p->absorbers) {
+        auto it = all.find(a.value);
+        if (it == all.end()) throw internal_error("{}: value '{}' was not computed", kPassName, a.value);
+        const ir::Tensor& t = it->second;
+        const Layout& l = a.layout;
+        if (t.dtype() != ir::DType::Float32 || static_cast<int64_t>(t.rank()) != l.rank ||
+            t.dim(l.axis) != static_cast<int64_t>(a.sums.size()) || t.numel() == 0)
+          continue;
+        int64_t inner = 1;
+        for (int64_t ax = l.axis + 1; ax < l.rank; ++ax) inner *= t.dim(ax);
+        const int64_t extent = t.dim(l.axis);
+        const float* d = t.data<float>();
+        for (int64_t i = 0; i < t.numel(); ++i) a.sums[static_cast<size_t>((i / inner) % extent)] += d[i];
+        a.count += t.numel() / extent;
+      }
+    }
+  });
+  for (Plan* p : plans) {
+    for (Absorber& a : p->absorbers) {
+      if (a.count == 0) continue;
+      a.means.resize(a.sums.size());
+      for (size_t i = 0; i < a.sums.size(); ++i) a.means[i] = a.sums[i] / static_cast<double>(a.count);
+      a.sums.clear();
+      a.sums.shrink_to_fit();
+    }
   }
 }
 
@@ -532,6 +607,131 @@ void apply_edit(ir::Graph& g, const Edit& e, const std::vector<int64_t>& kept) {
   set_constant_input(g, n, e.input, base_name(n.input(e.input)), std::move(out));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Mean compensation (before any slicing: every tensor still has its original shape).
+
+// Makes the plan that prunes `n`'s own outputs slice its input `input` on `axis` (a bias the
+// compensation created or widened).
+void ensure_slice(std::vector<Plan>& plans, ir::Node& n, size_t input, int64_t axis) {
+  for (Plan& q : plans) {
+    if (q.layer.node != &n || !q.reason.empty() || q.removed.empty()) continue;
+    std::erase_if(q.edits, [&](const Edit& e) { return e.kind == Edit::Kind::Slice && e.node == &n && e.input == input; });
+    q.edits.push_back({Edit::Kind::Slice, &n, input, axis, 1});
+  }
+}
+
+// Conv (group 1): b'[m] = b[m] + sum_{c removed} mu_c * sum_k W[m, c, k].
+std::string compensate_conv(ir::Graph& g, const Plan& p, Absorber& a, std::vector<Plan>& plans) {
+  ir::Node& n = *a.node;
+  const ir::Tensor* w = constant_of(g, n.input(1));
+  if (!w || w->dtype() != ir::DType::Float32) return "its weight is not a float32 constant";
+  const int64_t m_count = w->dim(0), c_count = w->dim(1), k_count = w->numel() / std::max<int64_t>(1, m_count * c_count);
+  std::vector<float> bias(static_cast<size_t>(m_count), 0.0f);
+  const bool had_bias = n.has_input(2);
+  if (had_bias) {
+    const ir::Tensor* b = constant_of(g, n.input(2));
+    if (!b || b->dtype() != ir::DType::Float32 || b->numel() != m_count) return "its bias is not a float32 per-channel constant";
+    std::memcpy(bias.data(), b->data<float>(), bias.size() * sizeof(float));
+  }
+  const float* wd = w->data<float>();
+  for (int64_t m = 0; m < m_count; ++m) {
+    double acc = 0;
+    for (int64_t c : p.removed) {
+      double s = 0;
+      for (int64_t k = 0; k < k_count; ++k) s += wd[(m * c_count + c) * k_count + k];
+      acc += a.means[static_cast<size_t>(c)] * s;
+    }
+    bias[static_cast<size_t>(m)] += static_cast<float>(acc);
+  }
+  const std::string base = had_bias ? base_name(n.input(2)) : display_name(n) + "_bias";
+  set_constant_input(g, n, 2, base, ir::Tensor::from_vector<float>({m_count}, bias));
+  if (!had_bias) ensure_slice(plans, n, 2, 0);
+  return "";
+}
+
+// The lost contribution to every output column n: sum_{j removed} mu_j * B'[j, n].
+std::vector<double> dense_shift(const ir::Tensor& b, int64_t k_axis, const Plan& p, const Absorber& a) {
+  const int64_t n_count = b.dim(1 - k_axis), block = a.layout.block;
+  const float* bd = b.data<float>();
+  std::vector<double> shift(static_cast<size_t>(n_count), 0.0);
+  for (int64_t c : p.removed)
+    for (int64_t t = 0; t < block; ++t) {
+      const int64_t j = c * block + t;
+      const double mu = a.means[static_cast<size_t>(j)];
+      for (int64_t col = 0; col < n_count; ++col)
+        shift[static_cast<size_t>(col)] += mu * bd[k_axis == 0 ? j * n_count + col : col * b.dim(1) + j];
+    }
+  return shift;
+}
+
+// Gemm: Y = alpha A B' + beta C, so C' = C + alpha * shift / beta (C created, beta := 1, when
+// there is none or beta is 0).
+std::string compensate_gemm(ir::Graph& g, const Plan& p, Absorber& a, std::vector<Plan>& plans) {
+  ir::Node& n = *a.node;
+  const ir::Tensor* b = constant_of(g, n.input(1));
+  if (!b || b->dtype() != ir::DType::Float32) return "its weight is not a float32 constant";
+  const std::vector<double> shift = dense_shift(*b, a.k_axis, p, a);
+  const int64_t n_count = static_cast<int64_t>(shift.size());
+  const double alpha = n.attr_float("alpha", 1.0f);
+  double beta = n.attr_float("beta", 1.0f);
+  const ir::Tensor* c = n.has_input(2) ? constant_of(g, n.input(2)) : nullptr;
+  if (n.has_input(2) && !c) return "its bias C is not a constant";
+  if (c && (c->dtype() != ir::DType::Float32 || c->rank() > 2)) return "its bias C is not a float32 constant of rank <= 2";
+  if (beta == 0.0) c = nullptr;  // C is ignored: replace it
+  const int64_t rows = c && c->rank() == 2 ? c->dim(0) : 1;
+  const ir::Shape shape = c && c->rank() == 2 ? ir::Shape{rows, n_count} : ir::Shape{n_count};
+  std::vector<float> out(static_cast<size_t>(rows * n_count));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t col = 0; col < n_count; ++col) {
+      double v = 0;
+      if (c) {
+        const int64_t cc = c->rank() == 0 || c->dim(-1) == 1 ? 0 : col;
+        v = c->get_as_double(c->rank() == 2 ? r * c->dim(1) + cc : cc);
+      }
+      out[static_cast<size_t>(r * n_count + col)] = static_cast<float>(v + alpha * shift[static_cast<size_t>(col)] / (c ? beta : 1.0));
+    }
+  const std::string base = n.has_input(2) ? base_name(n.input(2)) : display_name(n) + "_bias";
+  if (!c) n.attrs["beta"] = ir::Attribute::of_float(1.0f);
+  set_constant_input(g, n, 2, base, ir::Tensor::from_vector<float>(shape, out));
+  ensure_slice(plans, n, 2, static_cast<int64_t>(shape.size()) - 1);
+  return "";
+}
+
+// MatMul: the shift goes into the per-column constant of the Add that follows it.
+std::string compensate_matmul(ir::Graph& g, const Plan& p, Absorber& a) {
+  ir::Node& n = *a.node;
+  const ir::Tensor* b = constant_of(g, n.input(1));
+  if (!b || b->dtype() != ir::DType::Float32) return "its weight is not a float32 constant";
+  const std::string no_bias = "no Add with a per-column constant bias follows it";
+  const std::string& y = n.outputs[0];
+  const auto consumers = g.consumers(y);
+  if (g.is_graph_output(y) || consumers.size() != 1) return no_bias;
+  ir::Node& add = *consumers[0];
+  if (add.op_type != "Add" || !add.domain.empty() || add.inputs.size() != 2 || add.inputs[0] == add.inputs[1]) return no_bias;
+  const size_t at = add.inputs[0] == y ? 1 : 0;
+  const ir::Tensor* c = constant_of(g, add.inputs[at]);
+  const std::vector<double> shift = dense_shift(*b, a.k_axis, p, a);
+  const int64_t n_count = static_cast<int64_t>(shift.size());
+  if (!c || c->dtype() != ir::DType::Float32 || c->rank() == 0 || c->dim(-1) != n_count || c->numel() != n_count) return no_bias;
+  ir::Tensor out = c->clone();
+  for (int64_t col = 0; col < n_count; ++col)
+    out.data<float>()[col] = static_cast<float>(out.data<float>()[col] + shift[static_cast<size_t>(col)]);
+  set_constant_input(g, add, at, base_name(add.inputs[at]), std::move(out));
+  return "";
+}
+
+void compensate(ir::Graph& g, Plan& p, std::vector<Plan>& plans) {
+  for (Absorber& a : p.absorbers) {
+    if (a.means.empty()) {
+      a.reason = "no calibration statistics for '" + a.value + "'";
+      continue;
+    }
+    const std::string& op = a.node->op_type;
+    a.reason = op == "Conv" ? compensate_conv(g, p, a, plans) : op == "Gemm" ? compensate_gemm(g, p, a, plans) : compensate_matmul(g, p, a);
+    a.compensated = a.reason.empty();
+  }
+}
+
 void apply(ir::Graph& g, const Plan& p) {
   for (const Edit& e : p.edits) apply_edit(g, e, p.kept);
   const int64_t count = static_cast<int64_t>(p.kept.size());
@@ -566,7 +766,7 @@ json score_range(const std::vector<double>& s, const std::vector<int64_t>& idx) 
   return json::array({lo, hi});
 }
 
-json layer_report(const Plan& p) {
+json layer_report(const Plan& p, bool compensate) {
   std::vector<int64_t> all(static_cast<size_t>(p.channels));
   std::iota(all.begin(), all.end(), 0);
   json j = {{"node", display_name(*p.layer.node)},
@@ -580,6 +780,32 @@ json layer_report(const Plan& p) {
             {"follows", p.follows}};
   if (!p.activation.empty() && p.criterion == "apoz") j["activation"] = p.activation;
   if (!p.note.empty()) j["note"] = p.note;
+  if (compensate) {
+    bool all = !p.absorbers.empty();
+    std::vector<double> mu;  // per removed channel (mean over its block), every absorber
+    json per = json::array();
+    for (const Absorber& a : p.absorbers) {
+      all = all && a.compensated;
+      json e = {{"consumer", display_name(*a.node)}, {"value", a.value}, {"compensated", a.compensated}};
+      if (!a.compensated) e["reason"] = a.reason;
+      std::vector<double> own;
+      for (int64_t c : p.removed) {
+        if (a.means.empty()) break;
+        double s = 0;
+        for (int64_t t = 0; t < a.layout.block; ++t) s += a.means[static_cast<size_t>(c * a.layout.block + t)];
+        own.push_back(s / static_cast<double>(a.layout.block));
+      }
+      if (!own.empty()) {
+        e["mean_range"] = {*std::min_element(own.begin(), own.end()), *std::max_element(own.begin(), own.end())};
+        mu.insert(mu.end(), own.begin(), own.end());
+      }
+      per.push_back(std::move(e));
+    }
+    j["compensated"] = all;
+    j["removed_mean_range"] = mu.empty() ? json(nullptr)
+                                         : json::array({*std::min_element(mu.begin(), mu.end()), *std::max_element(mu.begin(), mu.end())});
+    j["compensation"] = std::move(per);
+  }
   return j;
 }
 
@@ -620,6 +846,14 @@ class PruneChannels final : public Pass {
       if (p->scores.empty()) p->scores.assign(static_cast<size_t>(p->channels), 0.0);
     for (Plan& p : plans)
       if (p.reason.empty()) choose(g, opt_, p);
+    const bool mean = opt_.compensate == "mean" && opt_.ratio > 0;
+    if (mean) {
+      std::vector<Plan*> measured;
+      for (Plan& p : plans)
+        if (p.reason.empty() && !p.removed.empty() && !p.absorbers.empty()) measured.push_back(&p);
+      if (!measured.empty()) measure_means(g, ctx, opt_, measured);
+      else for_each_calibration_batch(ctx, kPassName, 1, 1, opt_.seed, [](const ir::Tensor&) {});  // still needs data
+    }
 
     // Which grouped Convs follow a layer that is pruned (they are not "skipped").
     std::set<std::string> followers;
@@ -644,9 +878,12 @@ class PruneChannels final : public Pass {
 
     // Apply.
     if (removed_total > 0) {
+      if (mean)
+        for (Plan& p : plans)
+          if (p.reason.empty() && !p.removed.empty()) compensate(g, p, plans);
       for (const Plan& p : plans) {
         if (!p.reason.empty() || p.removed.empty()) continue;
-        layers.push_back(layer_report(p));
+        layers.push_back(layer_report(p, opt_.compensate == "mean"));
         apply(g, p);
       }
       g.remove_unused();
@@ -682,10 +919,13 @@ pipeline::Registration prune_channels_registration() {
        "channel ranking: L1 or L2 norm of the filter (smallest removed first), or APoZ on calibration "
        "data (highest removed first)"},
       {"calibration_samples", ParamType::Int, 256, false, 1.0, {}, {},
-       "calibration samples for APoZ (criterion apoz only)"},
+       "calibration samples for APoZ and for compensate mean"},
       {"exclude", ParamType::StringList, json::array(), false, {}, {}, {},
        "node names or op types whose output channels are kept"},
       {"seed", ParamType::Int, 0, false, 0.0, {}, {}, "seed of the calibration sample draw"},
+      {"compensate", ParamType::String, "none", false, {}, {}, {"none", "mean"},
+       "mean: fold the calibration-data mean of every removed channel (at the input of the layer that "
+       "drops it) into that layer's bias, instead of treating the channel as 0"},
   };
   spec.repeatable = true;  // a second run prunes the already pruned model further
   return pipeline::make_registration<Pass>(
@@ -700,6 +940,7 @@ pipeline::Registration prune_channels_registration() {
         opt.calibration_samples = p.at("calibration_samples").get<int64_t>();
         opt.exclude = p.at("exclude").get<std::vector<std::string>>();
         opt.seed = p.at("seed").get<uint64_t>();
+        opt.compensate = p.at("compensate").get<std::string>();
         return std::make_unique<PruneChannels>(std::move(opt));
       });
 }
