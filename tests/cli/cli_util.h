@@ -49,6 +49,15 @@ inline CommandResult run_hone(const std::string& args) {
   return r;
 }
 
+// A fresh, empty folder for one test: <tmp>/hone_cli_<suite>_<pid>/<name>.
+inline std::filesystem::path scratch_dir(const std::string& suite, const std::string& name) {
+  namespace fs = std::filesystem;
+  const fs::path d = fs::temp_directory_path() / ("hone_cli_" + suite + "_" + std::to_string(::getpid())) / name;
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
 inline std::string quote(const std::filesystem::path& p) { return fmt::format("'{}'", p.string()); }
 
 }  // namespace hone::test

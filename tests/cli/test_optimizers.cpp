@@ -20,12 +20,7 @@ namespace {
 const fs::path kSource = HONE_SOURCE_DIR;
 const fs::path kFmnist = "/usr/share/datasets/fashion-mnist";
 
-fs::path scratch(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("hone_cli_optimizers_" + std::to_string(::getpid())) / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path scratch(const std::string& name) { return hone::test::scratch_dir("optimizers", name); }
 
 // Runs pipelines/optimizers/fmnist-<name>.json on the first `limit` test images.
 json run_example(const std::string& name, int64_t limit, const std::vector<std::string>& sets = {}) {

@@ -18,12 +18,7 @@ namespace {
 const fs::path kSource = HONE_SOURCE_DIR;
 const fs::path kFmnist = "/usr/share/datasets/fashion-mnist";
 
-fs::path scratch(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("hone_cli_pipeline_" + std::to_string(::getpid())) / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path scratch(const std::string& name) { return hone::test::scratch_dir("pipeline", name); }
 
 void write_text(const fs::path& p, const std::string& text) {
   std::ofstream(p, std::ios::binary) << text;

@@ -12,6 +12,9 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <onnx/checker.h>
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
 
 #include <cmath>
 #include <random>
@@ -92,6 +95,16 @@ inline void check_close(const ir::Tensor& expected, const ir::Tensor& actual, do
   for (int64_t i = 0; i < expected.numel(); ++i) {
     CHECK(actual.get_as_double(i) == Approx(expected.get_as_double(i)).epsilon(rel).margin(rel * max_abs));
   }
+}
+
+// The model is valid ONNX as other runtimes see it: the checker, strict type/shape inference
+// (which ir::infer_shapes tolerates failing), and a round trip through hone's own loader.
+inline void require_valid_onnx(const ir::Model& m) {
+  onnx::ModelProto p = ir::to_proto(m);
+  REQUIRE_NOTHROW(onnx::checker::check_model(p));
+  onnx::ShapeInferenceOptions strict(/*check_type=*/true, /*error_mode=*/1, /*data_prop=*/false);
+  REQUIRE_NOTHROW(onnx::shape_inference::InferShapes(p, onnx::OpSchemaRegistry::Instance(), strict));
+  REQUIRE_NOTHROW(ir::load_onnx_bytes(ir::serialize_onnx(m), "exported", "."));
 }
 
 inline int count_op(const ir::Graph& g, const std::string& op) {

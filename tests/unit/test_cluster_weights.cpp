@@ -5,10 +5,6 @@
 #include "graph_builder.h"
 #include "passes/passes.h"
 
-#include <onnx/checker.h>
-#include <onnx/defs/schema.h>
-#include <onnx/shape_inference/implementation.h>
-
 #include <set>
 
 using namespace hone;
@@ -19,14 +15,6 @@ namespace {
 
 json cluster(ir::Model& m, json params = json::object()) {
   return run_pass(passes::cluster_weights_registration(), m, std::move(params));
-}
-
-void require_valid_onnx(const ir::Model& m) {
-  onnx::ModelProto p = ir::to_proto(m);
-  REQUIRE_NOTHROW(onnx::checker::check_model(p));
-  onnx::ShapeInferenceOptions strict(/*check_type=*/true, /*error_mode=*/1, /*data_prop=*/false);
-  REQUIRE_NOTHROW(onnx::shape_inference::InferShapes(p, onnx::OpSchemaRegistry::Instance(), strict));
-  REQUIRE_NOTHROW(ir::load_onnx_bytes(ir::serialize_onnx(m), "clustered", "."));
 }
 
 // The Gather decoding `node`'s weight input, and the weight it decodes to.

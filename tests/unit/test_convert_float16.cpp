@@ -6,10 +6,6 @@
 #include "graph_builder.h"
 #include "passes/passes.h"
 
-#include <onnx/checker.h>
-#include <onnx/defs/schema.h>
-#include <onnx/shape_inference/implementation.h>
-
 using namespace hone;
 using namespace hone::test;
 using nlohmann::json;
@@ -18,14 +14,6 @@ namespace {
 
 json convert(ir::Model& m, json params = json::object()) {
   return run_pass(passes::convert_float16_registration(), m, std::move(params));
-}
-
-void require_valid_onnx(const ir::Model& m) {
-  onnx::ModelProto p = ir::to_proto(m);
-  REQUIRE_NOTHROW(onnx::checker::check_model(p));
-  onnx::ShapeInferenceOptions strict(/*check_type=*/true, /*error_mode=*/1, /*data_prop=*/false);
-  REQUIRE_NOTHROW(onnx::shape_inference::InferShapes(p, onnx::OpSchemaRegistry::Instance(), strict));
-  REQUIRE_NOTHROW(ir::load_onnx_bytes(ir::serialize_onnx(m), "fp16", "."));
 }
 
 // x [2, 3, 8, 8] -> Conv(w, b) -> Relu -> Flatten -> Gemm(w2, c) -> y [2, 10]

@@ -5,10 +5,6 @@
 #include "graph_builder.h"
 #include "passes/passes.h"
 
-#include <onnx/checker.h>
-#include <onnx/defs/schema.h>
-#include <onnx/shape_inference/implementation.h>
-
 #include <algorithm>
 
 using namespace hone;
@@ -22,15 +18,6 @@ json quantize(ir::Model& m, json params = json::object()) {
 }
 
 // Checker, strict ONNX type/shape inference (what ONNX Runtime applies on load), then a reload.
-void require_valid_onnx(const ir::Model& m) {
-  onnx::ModelProto p = ir::to_proto(m);
-  REQUIRE_NOTHROW(onnx::checker::check_model(p));
-  onnx::ShapeInferenceOptions strict(/*check_type=*/true, /*error_mode=*/1, /*data_prop=*/false);
-  REQUIRE_NOTHROW(onnx::shape_inference::InferShapes(p, onnx::OpSchemaRegistry::Instance(), strict));
-  const std::string bytes = ir::serialize_onnx(m);
-  REQUIRE_NOTHROW(ir::load_onnx_bytes(bytes, "quantized", "."));
-}
-
 const ir::Node* find_op(const ir::Graph& g, const std::string& op) {
   for (const auto& n : g.nodes)
     if (n->op_type == op) return n.get();
