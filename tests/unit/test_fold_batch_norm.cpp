@@ -2,6 +2,7 @@
 // for every mode: backward into Conv (grouped), ConvTranspose, Gemm and MatMul(+Add); forward
 // into an unpadded Conv / Gemm; the Mul+Add fallback. BNs left alone are reported with reasons;
 // the committed fmnist models lose every BN with logits within 1e-4.
+#include "graph_builder.h"
 #include "ir/graph.h"
 #include "ir/onnx_io.h"
 #include "passes/pass.h"
@@ -14,6 +15,7 @@
 #include <random>
 
 using namespace hone;
+using hone::test::count_op;
 using nlohmann::json;
 
 namespace {
@@ -71,29 +73,12 @@ ir::Model producer_bn_model(ir::Node producer, ir::Shape x_shape, int64_t channe
 }
 
 json fold(ir::Model& m, const json& user_params = json::object()) {
-  auto reg = passes::fold_batch_norm_registration();
-  const json params = pipeline::validate_parameters(reg.spec, user_params, "/optimizers/0/parameters");
-  auto pass = pipeline::create<passes::Pass>(reg, params, {});
-  return pass->run(m, {});
+  return test::run_pass(passes::fold_batch_norm_registration(), m, user_params);
 }
 
 void check_same_outputs(const ir::Model& before, const ir::Model& after, ir::Shape x_shape) {
   const ir::Tensor x = random_tensor(x_shape, -1.0f, 1.0f);
-  std::vector<ir::Tensor> in{x};
-  const auto a = runtime::ReferenceInterpreter(before.graph).run(in);
-  const auto b = runtime::ReferenceInterpreter(after.graph).run(in);
-  REQUIRE(a[0].shape() == b[0].shape());
-  double max_abs = 0;
-  for (int64_t i = 0; i < a[0].numel(); ++i) max_abs = std::max(max_abs, double(std::fabs(a[0].data<float>()[i])));
-  for (int64_t i = 0; i < a[0].numel(); ++i) {
-    CHECK(b[0].data<float>()[i] == Approx(a[0].data<float>()[i]).epsilon(1e-5).margin(1e-5 * max_abs));
-  }
-}
-
-int count_op(const ir::Graph& g, const std::string& op) {
-  int n = 0;
-  for (const auto& node : g.nodes) n += node->op_type == op;
-  return n;
+  test::check_close(test::run_reference(before, {x})[0], test::run_reference(after, {x})[0], 1e-5);
 }
 
 }  // namespace
