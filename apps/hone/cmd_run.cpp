@@ -3,6 +3,7 @@
 #include "commands.h"
 
 #include "pipeline/runner.h"
+#include "report/report.h"
 #include "support/progress.h"
 
 #include <fmt/format.h>
@@ -41,6 +42,21 @@ CommandFn add_run_command(CLI::App& sub) {
     fmt::print("{}", pipeline::summary_table(results));
     if (!opt->quiet) {
       for (const auto& r : results) fmt::print("measurements: {}\n", r.measurements_file.string());
+    }
+    // Several targets: the cross-target report beside their measurements, first target as the
+    // baseline (docs/report.md). File names are relative, so the folder can move.
+    if (results.size() > 1) {
+      std::vector<report::Measurement> ms;
+      for (const auto& r : results) {
+        ms.push_back(report::measurement_from_json(r.measurements, r.measurements_file.filename()));
+      }
+      report::label_measurements(ms);
+      const auto doc = report::build_report(ms, 0);
+      const auto dir = results.front().measurements_file.parent_path();
+      for (const char* name : {"report.md", "report.html"}) {
+        report::write_report(doc, dir / name);
+        if (!opt->quiet) fmt::print("report: {}\n", (dir / name).string());
+      }
     }
     return 0;
   };

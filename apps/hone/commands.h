@@ -26,6 +26,8 @@ CommandFn add_validate_command(CLI::App& sub);
 CommandFn add_list_command(CLI::App& sub);
 CommandFn add_optimize_command(CLI::App& sub);
 CommandFn add_inspect_command(CLI::App& sub);
+CommandFn add_report_command(CLI::App& sub);
+CommandFn add_compare_command(CLI::App& sub);
 
 // The one list of subcommands: name, one-line description, and the function adding it.
 inline void register_commands(CLI::App& app, CommandList& list) {
@@ -44,6 +46,10 @@ inline void register_commands(CLI::App& app, CommandList& list) {
        &add_list_command},
       {"inspect", "Show a model's inputs, outputs, operators, parameters, MACs and memory",
        &add_inspect_command},
+      {"report", "Compare measurement files side by side: summary table, charts, Markdown or HTML",
+       &add_report_command},
+      {"compare", "Check a candidate measurement against a baseline with thresholds (a CI gate; JUnit output)",
+       &add_compare_command},
   };
   for (const auto& e : kCommands) {
     CLI::App* sub = app.add_subcommand(e.name, e.description);

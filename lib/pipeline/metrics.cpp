@@ -131,6 +131,15 @@ nlohmann::json ClassificationMetrics::to_json(const std::vector<std::string>& cl
           {"class_names", names},    {"per_class", per_class},      {"confusion_matrix", matrix}};
 }
 
+double percentile_of_sorted(const std::vector<double>& sorted, double p) {
+  const size_t n = sorted.size();
+  if (n == 0) return 0;
+  const double pos = p / 100.0 * static_cast<double>(n - 1);
+  const auto lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, n - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - static_cast<double>(lo));
+}
+
 LatencyStats latency_stats(std::vector<double> seconds) {
   LatencyStats st;
   if (seconds.empty()) return st;
@@ -144,12 +153,7 @@ LatencyStats latency_stats(std::vector<double> seconds) {
   double sq = 0;
   for (double v : seconds) sq += (v - st.mean) * (v - st.mean);
   st.std = std::sqrt(sq / static_cast<double>(n));
-  auto percentile = [&](double p) {
-    const double pos = p / 100.0 * static_cast<double>(n - 1);
-    const auto lo = static_cast<size_t>(std::floor(pos));
-    const size_t hi = std::min(lo + 1, n - 1);
-    return seconds[lo] + (seconds[hi] - seconds[lo]) * (pos - static_cast<double>(lo));
-  };
+  auto percentile = [&](double p) { return percentile_of_sorted(seconds, p); };
   st.min = seconds.front();
   st.max = seconds.back();
   st.p50 = percentile(50);

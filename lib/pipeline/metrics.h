@@ -71,6 +71,10 @@ struct LatencyStats {
   double mean = 0, std = 0, min = 0, p50 = 0, p90 = 0, p99 = 0, max = 0;
 };
 
+// The p-th percentile (0..100) of ascending `sorted`, interpolating linearly between the closest
+// ranks (numpy.percentile's default "linear" method); 0 for an empty vector.
+double percentile_of_sorted(const std::vector<double>& sorted, double p);
+
 // Percentiles interpolate linearly between the closest ranks (numpy.percentile's default
 // "linear" method); std is the population standard deviation (numpy.std, ddof=0).
 // Empty input gives all zeros and count 0.

@@ -8,6 +8,7 @@
 #include "passes/pass.h"
 #include "pipeline/metrics.h"
 #include "platforms/platform.h"
+#include "report/format.h"
 #include "runtime/runtime_component.h"
 #include "support/error.h"
 #include "support/file_io.h"
@@ -401,11 +402,6 @@ json check_pipeline(const PipelineConfig& cfg) {
 }
 
 namespace {
-std::string bytes_str(int64_t b) {
-  if (b >= 1024 * 1024) return fmt::format("{:.2f} MiB", b / 1048576.0);
-  if (b >= 1024) return fmt::format("{:.1f} KiB", b / 1024.0);
-  return fmt::format("{} B", b);
-}
 std::string pct(const json& q, const char* key) {
   return q.value("available", false) ? fmt::format("{:.2f} %", 100.0 * q.at(key).get<double>()) : "n/a";
 }
@@ -422,8 +418,8 @@ std::string summary_table(const std::vector<TargetResult>& results) {
     out += fmt::format("{:<20} {:>8} {:>8} {:>10.3f} {:>10.3f} {:>10.3f} {:>10.1f} {:>11} {:>11}\n", r.target,
                        pct(q, "top1"), pct(q, "top5"), l.at("mean_ms").get<double>(), l.at("p50_ms").get<double>(),
                        l.at("p99_ms").get<double>(), l.at("throughput_per_s").get<double>(),
-                       bytes_str(z.at("model_file_bytes").get<int64_t>()),
-                       bytes_str(z.at("compressed_bytes").get<int64_t>()));
+                       report::format_bytes(z.at("model_file_bytes").get<int64_t>()),
+                       report::format_bytes(z.at("compressed_bytes").get<int64_t>()));
   }
   return out;
 }

@@ -30,6 +30,10 @@ inline std::string slurp(const std::filesystem::path& p) {
   return ss.str();
 }
 
+inline void write_text(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream(p, std::ios::binary) << text;
+}
+
 // `args` is appended to the hone binary's path as shell words (quote paths yourself).
 inline CommandResult run_hone(const std::string& args) {
   namespace fs = std::filesystem;

@@ -10,6 +10,7 @@
 using hone::test::quote;
 using hone::test::run_hone;
 using hone::test::slurp;
+using hone::test::write_text;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -19,10 +20,6 @@ const fs::path kSource = HONE_SOURCE_DIR;
 const fs::path kFmnist = "/usr/share/datasets/fashion-mnist";
 
 fs::path scratch(const std::string& name) { return hone::test::scratch_dir("pipeline", name); }
-
-void write_text(const fs::path& p, const std::string& text) {
-  std::ofstream(p, std::ios::binary) << text;
-}
 
 // A pipeline for fmnist_cnn with absolute paths, written to dir/p.json.
 json cnn_pipeline(int64_t limit) {

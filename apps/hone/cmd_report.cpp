@@ -1,0 +1,54 @@
+// hone report MEASUREMENTS.json... [-o report.md|report.html]... [--baseline NAME] [--names a,b,c]
+// Compares measurement files side by side (docs/report.md). Without -o it prints the summary
+// table (Markdown) to stdout.
+#include "commands.h"
+
+#include "report/report.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+
+namespace hone::cli {
+
+CommandFn add_report_command(CLI::App& sub) {
+  struct Options {
+    std::vector<std::string> files;
+    std::vector<std::string> outputs;
+    std::string baseline;
+    std::vector<std::string> names;
+    std::string title;
+  };
+  auto opt = std::make_shared<Options>();
+  sub.add_option("measurements", opt->files, "Measurement files written by hone run")->required();
+  sub.add_option("-o,--output", opt->outputs,
+                 "Report file: .md (Markdown, charts as SVG files beside it) or .html (one self-contained page); "
+                 "repeat for both")
+      ->take_all();
+  sub.add_option("--baseline", opt->baseline,
+                 "The measurement the others are compared with (label, pipeline name, target or file; default: first)");
+  sub.add_option("--names", opt->names, "Display names, one per file, comma-separated")->delimiter(',');
+  sub.add_option("--title", opt->title, "Report title (default: from the pipeline names)");
+  return [opt] {
+    std::vector<report::Measurement> ms;
+    for (const auto& f : opt->files) ms.push_back(report::load_measurement(f));
+    report::label_measurements(ms, opt->names);
+    const size_t baseline = report::find_measurement(ms, opt->baseline);
+    const report::Document doc = report::build_report(ms, baseline, opt->title);
+    if (opt->outputs.empty()) {
+      report::Document summary{doc.title, {report::Block::table_of(report::summary_table(ms, baseline))}};
+      if (auto notes = report::comparison_notes(ms, baseline); !notes.empty()) {
+        summary.blocks.push_back(report::Block::bullets(std::move(notes)));
+      }
+      fmt::print("{}\n", report::to_markdown(summary, "").markdown);
+      return 0;
+    }
+    for (const auto& out : opt->outputs) {
+      const auto written = report::write_report(doc, out);
+      fmt::print("report: {} ({} file{})\n", out, written.size(), written.size() == 1 ? "" : "s");
+    }
+    return 0;
+  };
+}
+
+}  // namespace hone::cli

@@ -1,0 +1,42 @@
+// `hone report`: measurement files from any pipelines and targets, side by side. A summary
+// table (one row per measurement, deltas against a baseline), charts (accuracy vs latency,
+// latency distribution, size, confusion matrices, per-layer time / SQNR / sparsity) and one
+// section per measurement (pipeline, pass reports, host, per-class metrics).
+#pragma once
+
+#include "report/document.h"
+#include "report/measurement.h"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace hone::report {
+
+// Tukey box-plot statistics of a sample: quartiles by linear interpolation (numpy's default),
+// whiskers at the most extreme values within 1.5 IQR of the box, every value beyond them an
+// outlier (ascending). All zero for an empty sample.
+struct BoxStats {
+  int64_t count = 0;
+  double whisker_low = 0, q1 = 0, median = 0, q3 = 0, whisker_high = 0, mean = 0;
+  std::vector<double> outliers;
+};
+BoxStats box_stats(std::vector<double> values);
+
+// The summary table: one row per measurement, deltas against ms[baseline].
+Table summary_table(const std::vector<Measurement>& ms, size_t baseline);
+
+// What a reader must know before comparing the rows: different class sets, hosts, datasets,
+// emulated latency. One sentence each, in input order.
+std::vector<std::string> comparison_notes(const std::vector<Measurement>& ms, size_t baseline);
+
+// The whole report. `ms` must be labelled (label_measurements); `title` defaults to one made
+// from the pipeline names.
+Document build_report(const std::vector<Measurement>& ms, size_t baseline, const std::string& title = "");
+
+// Writes `doc` to `out`: ".md" writes Markdown and its charts as "<stem>-<chart>.svg" beside
+// it, ".html"/".htm" one self-contained page. Every file is written atomically; BadInput for
+// another extension. Returns the files written.
+std::vector<std::filesystem::path> write_report(const Document& doc, const std::filesystem::path& out);
+
+}  // namespace hone::report
