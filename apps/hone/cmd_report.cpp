@@ -20,7 +20,9 @@ CommandFn add_report_command(CLI::App& sub) {
     std::string title;
   };
   auto opt = std::make_shared<Options>();
-  sub.add_option("measurements", opt->files, "Measurement files written by hone run")->required();
+  sub.add_option("measurements", opt->files,
+                 "Measurement files written by hone run; a folder stands for its *.measurements.json files")
+      ->required();
   sub.add_option("-o,--output", opt->outputs,
                  "Report file: .md (Markdown, charts as SVG files beside it) or .html (one self-contained page); "
                  "repeat for both")
@@ -31,7 +33,9 @@ CommandFn add_report_command(CLI::App& sub) {
   sub.add_option("--title", opt->title, "Report title (default: from the pipeline names)");
   return [opt] {
     std::vector<report::Measurement> ms;
-    for (const auto& f : opt->files) ms.push_back(report::load_measurement(f));
+    for (const auto& f : opt->files) {
+      for (const auto& path : report::measurement_files(f)) ms.push_back(report::load_measurement(path));
+    }
     report::label_measurements(ms, opt->names);
     const size_t baseline = report::find_measurement(ms, opt->baseline);
     const report::Document doc = report::build_report(ms, baseline, opt->title);

@@ -295,6 +295,21 @@ Measurement load_measurement(const fs::path& file) {
   return measurement_from_json(doc, file);
 }
 
+std::vector<fs::path> measurement_files(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return {path};
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(path, ec)) {
+    if (e.is_regular_file(ec) && e.path().filename().string().ends_with(".measurements.json")) files.push_back(e.path());
+  }
+  if (ec) throw Error(ErrorKind::BadInput, fmt::format("cannot list the folder: {}", ec.message()), {.file = path.string()});
+  if (files.empty()) {
+    throw Error(ErrorKind::BadInput, "the folder holds no *.measurements.json file", {.file = path.string()});
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
 void label_measurements(std::vector<Measurement>& ms, const std::vector<std::string>& names) {
   if (!names.empty()) {
     if (names.size() != ms.size()) {

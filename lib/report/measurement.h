@@ -73,6 +73,10 @@ struct Measurement {
 // Reads and checks a measurements file: BadInput naming the file if it is not JSON, not a
 // "hone.measurements" object, from a newer schema, or has a field of the wrong type.
 Measurement load_measurement(const std::filesystem::path& file);
+// `path` itself, or for a folder its "*.measurements.json" files in name order (what `hone run`
+// and per-target CI jobs leave there). BadInput for a folder without any.
+std::vector<std::filesystem::path> measurement_files(const std::filesystem::path& path);
+
 // The same from an already parsed document; `file` names it in errors.
 Measurement measurement_from_json(const nlohmann::json& doc, const std::filesystem::path& file);
 

@@ -119,6 +119,14 @@ TEST_CASE("hone run with several targets writes the cross-target report", "[repo
   CHECK(md.find("| host-reference (baseline) |") != std::string::npos);
   CHECK(md.find("| host-reference-onnx |") != std::string::npos);
   CHECK(fs::exists(dir / "report-latency.svg"));
+
+  // A folder stands for its measurement files (how per-target CI jobs' results are merged).
+  const auto again = run_hone("report " + quote(dir));
+  CHECK(again.exit_code == 0);
+  CHECK(again.out.find("| host-reference-onnx |") != std::string::npos);
+  const auto empty = run_hone("report " + quote(dir / "host-reference"));
+  CHECK(empty.exit_code == 2);
+  CHECK(empty.err.find("holds no *.measurements.json file") != std::string::npos);
 }
 
 TEST_CASE("hone report: bad input is one line, exit 2, nothing written", "[report]") {

@@ -369,3 +369,26 @@ TEST_CASE("write_report: Markdown with SVGs beside it, or one HTML file; other n
   CHECK_FALSE(fs::exists(dir / "r.txt"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("report: per-layer time chart from a profile; hostile names stay well-formed", "[report]") {
+  json doc = fixture_json("fp32");
+  doc["profile"] = {{"layers", json::array({{{"node", "conv"}, {"op_type", "Conv"}, {"mean_ms", 0.5}},
+                                            {{"node", "fc"}, {"op_type", "Gemm"}, {"mean_ms", 0.25}}})}};
+  doc["name"] = "bad \xff\xfe name <&> \x01";
+  std::vector<Measurement> ms{measurement_from_json(doc, "p.json")};
+  label_measurements(ms);
+  const Document d = build_report(ms, 0);
+  const MarkdownOutput md = to_markdown(d, "r");
+  bool found = false;
+  for (const auto& [name, svg] : md.files) {
+    if (name != "r-m1-layer-time.svg") continue;
+    found = true;
+    CHECK(svg.find("Time per layer") != std::string::npos);
+    CHECK(svg.find("mean time per inference (ms)") != std::string::npos);
+    CHECK(test::xml_problem(svg) == "");
+  }
+  CHECK(found);
+  const std::string html = to_html(d);
+  CHECK(test::xml_problem(std::string_view(html).substr(16)) == "");
+  CHECK(html.find("bad \xEF\xBF\xBD\xEF\xBF\xBD name &lt;&amp;&gt;") != std::string::npos);
+}
