@@ -2,6 +2,7 @@
 // axis labels, escapes user text, survives empty/degenerate/non-finite data without NaN or inf in
 // a coordinate, and is deterministic. Also the XML checker the tests rely on.
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <regex>
@@ -29,20 +30,27 @@ size_t count(const std::string& s, const std::string& needle) {
 // First geometry attribute that is not plain numbers (path commands and rotate() aside), or any
 // attribute value outside the caller's title mentioning nan/inf; "" if none.
 std::string attr_problem(const std::string& svg) {
-  static const std::regex attr(R"re(\s([a-zA-Z-]+)="([^"]*)")re");
   static const std::set<std::string> geometry = {
       "x",  "y",  "x1", "y1",        "x2",      "y2",           "width",        "height",   "r",
       "cx", "cy", "d",  "transform", "viewBox", "stroke-width", "fill-opacity", "font-size"};
-  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), attr); it != std::sregex_iterator();
-       ++it) {
-    const std::string name = (*it)[1], value = (*it)[2];
+  // A hand scan, not std::regex: libstdc++'s regex recurses per character and overflows the
+  // stack on a pooled heat map's path data (hundreds of KB) under ASan.
+  for (size_t eq = svg.find("=\""); eq != std::string::npos; eq = svg.find("=\"", eq + 1)) {
+    size_t start = eq;
+    while (start > 0 && (std::isalpha(static_cast<unsigned char>(svg[start - 1])) || svg[start - 1] == '-')) --start;
+    if (start == eq || start == 0 || !std::isspace(static_cast<unsigned char>(svg[start - 1]))) continue;
+    const size_t close = svg.find('"', eq + 2);
+    if (close == std::string::npos) return "unterminated attribute";
+    const std::string name = svg.substr(start, eq - start), value = svg.substr(eq + 2, close - eq - 2);
+    eq = close;
     if (name == "aria-label") continue;
     std::string lower;
     for (const char c : value)
       lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (lower.find("nan") != std::string::npos || lower.find("inf") != std::string::npos)
       return name + "=\"" + value + "\"";
-    std::string v = std::regex_replace(value, std::regex("rotate"), "");
+    std::string v = value;
+    for (size_t r = v.find("rotate"); r != std::string::npos; r = v.find("rotate")) v.erase(r, 6);
     if (geometry.count(name) && v.find_first_not_of("0123456789.- MLZhvz()") != std::string::npos)
       return name + "=\"" + value + "\"";
   }
