@@ -33,6 +33,7 @@ void register_builtins(Registry& r) {
   r.add(compilers::none_compiler_registration());
   // runtime
   r.add(runtime::reference_runtime_registration());
+  r.add(runtime::cpu_runtime_registration());
   // platform
   r.add(platforms::host_platform_registration());
 }

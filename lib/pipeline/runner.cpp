@@ -300,6 +300,9 @@ TargetResult run_target(const PipelineConfig& cfg, Session& s, TargetParts& tp, 
                       {"timestamp", support::utc_timestamp()},
                       {"seed", m.seed}}},
   };
+  if (const json profile = executor->profile(); profile.is_array() && !profile.empty()) {
+    meas["profile"] = {{"layers", profile}};
+  }
   const fs::path file = out_dir / (t.name + ".measurements.json");
   support::write_file_atomic(file, meas.dump(2) + "\n");
   return {t.name, file, std::move(meas)};

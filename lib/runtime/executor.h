@@ -5,6 +5,8 @@
 #include "ir/graph.h"
 #include "ir/tensor.h"
 
+#include <nlohmann/json.hpp>
+
 #include <memory>
 #include <span>
 #include <string>
@@ -18,6 +20,9 @@ class Executor {
   virtual std::string name() const = 0;
   // Inputs in the order of graph.inputs; returns outputs in the order of graph.outputs.
   virtual std::vector<ir::Tensor> run(std::span<const ir::Tensor> inputs) = 0;
+  // Per-node timing when the executor was asked to profile (docs/measurements.md "profile"
+  // layers); null otherwise.
+  virtual nlohmann::json profile() const { return nullptr; }
 };
 
 }  // namespace hone::runtime

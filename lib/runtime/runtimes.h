@@ -3,4 +3,5 @@
 #include "pipeline/registry.h"
 namespace hone::runtime {
 pipeline::Registration reference_runtime_registration();  // reference/reference_runtime.cpp
+pipeline::Registration cpu_runtime_registration();        // cpu/cpu_runtime.cpp
 }

@@ -1,5 +1,6 @@
 #include "executors.h"
 
+#include "runtime/cpu/cpu_executor.h"
 #include "runtime/reference/interpreter.h"
 
 namespace hone::conformance {
@@ -14,6 +15,7 @@ const std::vector<NamedExecutor>& executors() {
   static const std::vector<NamedExecutor> list = {
       {"reference",
        [](const ir::Model& m) { return std::make_unique<runtime::ReferenceInterpreter>(m.graph); }},
+      {"cpu", [](const ir::Model& m) { return std::make_unique<runtime::cpu::CpuExecutor>(m.graph, runtime::cpu::Options{}); }},
   };
   return list;
 }

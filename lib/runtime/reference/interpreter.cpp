@@ -45,32 +45,61 @@ int64_t resolve_since_version(const ir::Graph& graph, const ir::Node& node) {
   return schema->since_version();
 }
 
+CheckedNode check_node(const ir::Graph& graph, const ir::Node& node) {
+  CheckedNode c;
+  with_node_context(node, graph.opset(node.domain), [&] {
+    c.since_version = resolve_since_version(graph, node);
+    c.kernel = reference::find_kernel(node.domain, node.op_type);
+    if (!c.kernel) throw unsupported("operator is not supported by the reference interpreter");
+    if (c.since_version < c.kernel->min_since_version) {
+      throw unsupported("operator version {} is older than the oldest supported ({})", c.since_version,
+                        c.kernel->min_since_version);
+    }
+    reference::KernelInfo info{node, c.since_version, {}, {}, graph};
+    for (const auto& in : node.inputs) {
+      const ir::ValueInfo* vi = graph.value_info(in);
+      const ir::Tensor* init = graph.initializer(in);
+      info.input_dtypes.push_back(init ? init->dtype() : vi ? vi->dtype : ir::DType::Undefined);
+    }
+    for (const auto& out : node.outputs) {
+      const ir::ValueInfo* vi = graph.value_info(out);
+      info.output_dtypes.push_back(vi ? vi->dtype : ir::DType::Undefined);
+    }
+    c.kernel->check(info);
+  });
+  return c;
+}
+
+void check_graph_inputs(const ir::Graph& graph, std::span<const ir::Tensor> inputs) {
+  if (inputs.size() != graph.inputs.size()) {
+    throw bad_input("the model has {} inputs, {} were given", graph.inputs.size(), inputs.size());
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::string& name = graph.inputs[i];
+    const ir::ValueInfo* vi = graph.value_info(name);
+    if (!vi) continue;
+    if (vi->dtype != ir::DType::Undefined && vi->dtype != inputs[i].dtype()) {
+      throw bad_input("input '{}' expects dtype {}, got {}", name, ir::dtype_name(vi->dtype),
+                      ir::dtype_name(inputs[i].dtype()));
+    }
+    if (vi->shape) {
+      bool ok = vi->shape->size() == inputs[i].rank();
+      for (size_t d = 0; ok && d < vi->shape->size(); ++d) {
+        ok = !(*vi->shape)[d].known() || (*vi->shape)[d].value == inputs[i].shape()[d];
+      }
+      if (!ok) {
+        throw bad_input("input '{}' expects shape {}, got {}", name, vi->str(), ir::shape_str(inputs[i].shape()));
+      }
+    }
+  }
+}
+
 ReferenceInterpreter::ReferenceInterpreter(const ir::Graph& graph) : graph_(graph) {
   std::unordered_map<std::string, size_t> last_use;
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     const ir::Node& node = *graph_.nodes[i];
-    const int64_t opset = graph_.opset(node.domain);
-    Step step{&node, nullptr, 0, {}};
-    with_node_context(node, opset, [&] {
-      step.since_version = resolve_since_version(graph_, node);
-      step.kernel = reference::find_kernel(node.domain, node.op_type);
-      if (!step.kernel) throw unsupported("operator is not supported by the reference interpreter");
-      if (step.since_version < step.kernel->min_since_version) {
-        throw unsupported("operator version {} is older than the oldest supported ({})",
-                          step.since_version, step.kernel->min_since_version);
-      }
-      reference::KernelInfo info{node, step.since_version, {}, {}, graph_};
-      for (const auto& in : node.inputs) {
-        const ir::ValueInfo* vi = graph_.value_info(in);
-        const ir::Tensor* init = graph_.initializer(in);
-        info.input_dtypes.push_back(init ? init->dtype() : vi ? vi->dtype : ir::DType::Undefined);
-      }
-      for (const auto& out : node.outputs) {
-        const ir::ValueInfo* vi = graph_.value_info(out);
-        info.output_dtypes.push_back(vi ? vi->dtype : ir::DType::Undefined);
-      }
-      step.kernel->check(info);
-    });
+    const CheckedNode c = check_node(graph_, node);
+    Step step{&node, c.kernel, c.since_version, {}};
     for (const auto& in : node.inputs) {
       if (!in.empty()) last_use[in] = i;
     }
@@ -88,31 +117,10 @@ std::vector<ir::Tensor> ReferenceInterpreter::run(std::span<const ir::Tensor> in
 
 std::vector<ir::Tensor> ReferenceInterpreter::run_keep_all(
     std::span<const ir::Tensor> inputs, std::map<std::string, ir::Tensor>* all_values) {
-  if (inputs.size() != graph_.inputs.size()) {
-    throw bad_input("the model has {} inputs, {} were given", graph_.inputs.size(), inputs.size());
-  }
+  check_graph_inputs(graph_, inputs);
   std::unordered_map<std::string, ir::Tensor> env;
   for (const auto& [name, t] : graph_.initializers) env[name] = t;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const std::string& name = graph_.inputs[i];
-    if (const ir::ValueInfo* vi = graph_.value_info(name)) {
-      if (vi->dtype != ir::DType::Undefined && vi->dtype != inputs[i].dtype()) {
-        throw bad_input("input '{}' expects dtype {}, got {}", name, ir::dtype_name(vi->dtype),
-                        ir::dtype_name(inputs[i].dtype()));
-      }
-      if (vi->shape) {
-        bool ok = vi->shape->size() == inputs[i].rank();
-        for (size_t d = 0; ok && d < vi->shape->size(); ++d) {
-          ok = !(*vi->shape)[d].known() || (*vi->shape)[d].value == inputs[i].shape()[d];
-        }
-        if (!ok) {
-          throw bad_input("input '{}' expects shape {}, got {}", name, vi->str(),
-                          ir::shape_str(inputs[i].shape()));
-        }
-      }
-    }
-    env[name] = inputs[i];
-  }
+  for (size_t i = 0; i < inputs.size(); ++i) env[graph_.inputs[i]] = inputs[i];
 
   std::vector<const ir::Tensor*> in_ptrs;
   std::vector<ir::Tensor> outs;

@@ -35,6 +35,18 @@ class ReferenceInterpreter final : public Executor {
   std::vector<Step> steps_;
 };
 
+// What the interpreter checks of one node at load, shared with every executor that falls back
+// on reference kernels: the schema version it resolves to, its reference kernel, and that
+// kernel's own attribute/dtype check. Throws Unsupported / BadInput with node context.
+struct CheckedNode {
+  int64_t since_version = 0;
+  const reference::KernelEntry* kernel = nullptr;
+};
+CheckedNode check_node(const ir::Graph& graph, const ir::Node& node);
+
+// BadInput unless `inputs` match the graph's inputs in count, dtype and (known) dims.
+void check_graph_inputs(const ir::Graph& graph, std::span<const ir::Tensor> inputs);
+
 // ONNX schema version a node resolves to under the graph's opset imports (e.g. Softmax at
 // opset 12 resolves to 11). Throws BadInput for an op ONNX does not define at that opset.
 int64_t resolve_since_version(const ir::Graph& graph, const ir::Node& node);
