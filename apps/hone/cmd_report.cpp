@@ -38,15 +38,16 @@ CommandFn add_report_command(CLI::App& sub) {
     }
     report::label_measurements(ms, opt->names);
     const size_t baseline = report::find_measurement(ms, opt->baseline);
-    const report::Document doc = report::build_report(ms, baseline, opt->title);
-    if (opt->outputs.empty()) {
-      report::Document summary{doc.title, {report::Block::table_of(report::summary_table(ms, baseline))}};
+    if (opt->outputs.empty()) {  // the table only: no charts to render
+      report::Document summary{report::report_title(ms, opt->title),
+                               {report::Block::table_of(report::summary_table(ms, baseline))}};
       if (auto notes = report::comparison_notes(ms, baseline); !notes.empty()) {
         summary.blocks.push_back(report::Block::bullets(std::move(notes)));
       }
       fmt::print("{}\n", report::to_markdown(summary, "").markdown);
       return 0;
     }
+    const report::Document doc = report::build_report(ms, baseline, opt->title);
     for (const auto& out : opt->outputs) {
       const auto written = report::write_report(doc, out);
       fmt::print("report: {} ({} file{})\n", out, written.size(), written.size() == 1 ? "" : "s");

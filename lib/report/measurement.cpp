@@ -273,11 +273,18 @@ Measurement measurement_from_json(const json& doc, const fs::path& file) {
   for (size_t i = 0; i < opts.size(); ++i) {
     const std::string p = fmt::format("/optimizers/{}", i);
     if (!opts[i].is_object()) r.fail(p, "an object", opts[i]);
-    const json* implicit = r.at(opts[i], "implicit");
-    if (implicit && implicit->is_boolean() && implicit->get<bool>()) continue;
-    const std::string type = r.string(opts[i], "type", p);
-    m.optimizer_types.push_back(type);
-    chain.push_back(short_pass(type, r.object(opts[i], "parameters", p)));
+    const json& o = opts[i];
+    const json* implicit = r.at(o, "implicit");
+    if (implicit && !implicit->is_boolean()) r.fail(p + "/implicit", "true or false", *implicit);
+    Measurement::Pass pass{r.string(o, "type", p),
+                           implicit && implicit->get<bool>(),
+                           r.number(o, "seconds", p),
+                           r.integer(o, "nodes_before", p),
+                           r.integer(o, "nodes_after", p),
+                           r.integer(o, "parameters_before", p),
+                           r.integer(o, "parameters_after", p)};
+    if (!pass.implicit) chain.push_back(short_pass(pass.type, r.object(o, "parameters", p)));
+    m.passes.push_back(std::move(pass));
   }
   m.optimizer_chain = chain.empty() ? "none" : fmt::format("{}", fmt::join(chain, " → "));
   read_layers(r, m, doc);

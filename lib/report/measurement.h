@@ -60,8 +60,15 @@ struct Measurement {
 
   // Dataset identity, so reports can say when accuracies come from different data.
   std::string dataset;  // dataset.description
-  std::vector<std::string> optimizer_types;  // the pipeline's passes, in order (no implicit cleanup)
-  std::string optimizer_chain;               // short form: "fold_batch_norm → quantize_static(...)"
+  // One per optimizer report, in order, the implicit first cleanup included.
+  struct Pass {
+    std::string type;
+    bool implicit = false;
+    std::optional<double> seconds;
+    std::optional<int64_t> nodes_before, nodes_after, parameters_before, parameters_after;
+  };
+  std::vector<Pass> passes;
+  std::string optimizer_chain;  // short form of the non-implicit passes: "fold_batch_norm → quantize_static(...)"
 
   std::vector<LayerValue> layer_time_ms;  // profile.layers
   std::vector<LayerValue> layer_sqnr_db;  // quantize_static detail.nodes

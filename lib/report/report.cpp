@@ -97,22 +97,13 @@ Block class_table(const Measurement& m) {
 
 Block optimizer_table(const Measurement& m) {
   Table t{{"#", "pass", "seconds", "nodes", "parameters"}, {true, false, true, true, true}, {}};
-  const auto& opts = m.raw.value("optimizers", nlohmann::json::array());
+  auto count = [](std::optional<int64_t> v) { return v ? std::to_string(*v) : std::string(kNA); };
   size_t n = 0;
-  for (const auto& o : opts) {
-    if (!o.is_object()) continue;
-    const bool implicit = o.value("implicit", false);
-    auto count = [&](const char* a, const char* b) {
-      auto get = [&](const char* k) -> std::string {
-        return o.contains(k) && o[k].is_number_integer() ? std::to_string(o[k].get<int64_t>()) : kNA;
-      };
-      return fmt::format("{} → {}", get(a), get(b));
-    };
-    const double secs = o.contains("seconds") && o["seconds"].is_number() ? o["seconds"].get<double>() : NAN;
-    t.rows.push_back({implicit ? "" : std::to_string(++n),
-                      implicit ? "cleanup (implicit)" : o.value("type", std::string(kNA)),
-                      std::isfinite(secs) ? fmt::format("{:.3f}", secs) : kNA, count("nodes_before", "nodes_after"),
-                      count("parameters_before", "parameters_after")});
+  for (const auto& p : m.passes) {
+    t.rows.push_back({p.implicit ? "" : std::to_string(++n), p.implicit ? "cleanup (implicit)" : p.type,
+                      p.seconds ? fmt::format("{:.3f}", *p.seconds) : kNA,
+                      fmt::format("{} → {}", count(p.nodes_before), count(p.nodes_after)),
+                      fmt::format("{} → {}", count(p.parameters_before), count(p.parameters_after))});
   }
   return Block::table_of(std::move(t));
 }
@@ -148,7 +139,7 @@ std::vector<Block> measurement_section(const Measurement& m, size_t i, bool is_b
   }
   measurement_charts(m, i, out);
   out.push_back(Block::paragraph(fmt::format("Optimizers: {}.", m.optimizer_chain)));
-  if (m.raw.contains("optimizers") && !m.raw["optimizers"].empty()) {
+  if (!m.passes.empty()) {
     out.push_back(optimizer_table(m));
     out.push_back(Block::details("Pass reports (JSON)", {Block::code(pretty(m.raw["optimizers"]))}));
   }
@@ -223,19 +214,20 @@ std::vector<std::string> comparison_notes(const std::vector<Measurement>& ms, si
   return notes;
 }
 
+std::string report_title(const std::vector<Measurement>& ms, const std::string& title) {
+  if (!title.empty()) return title;
+  std::vector<std::string> names;
+  for (const auto& m : ms) {
+    if (std::find(names.begin(), names.end(), m.pipeline) == names.end()) names.push_back(m.pipeline);
+  }
+  return names.size() == 1 ? fmt::format("hone report: {}", names.front())
+                           : fmt::format("hone report: {} measurements", ms.size());
+}
+
 Document build_report(const std::vector<Measurement>& ms, size_t baseline, const std::string& title) {
   HONE_ASSERT(!ms.empty() && baseline < ms.size());
   Document doc;
-  if (!title.empty()) {
-    doc.title = title;
-  } else {
-    std::vector<std::string> names;
-    for (const auto& m : ms) {
-      if (std::find(names.begin(), names.end(), m.pipeline) == names.end()) names.push_back(m.pipeline);
-    }
-    doc.title = names.size() == 1 ? fmt::format("hone report: {}", names.front())
-                                  : fmt::format("hone report: {} measurements", ms.size());
-  }
+  doc.title = report_title(ms, title);
   const Measurement& base = ms[baseline];
   auto& b = doc.blocks;
   b.push_back(Block::paragraph(fmt::format(

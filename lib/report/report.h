@@ -30,6 +30,10 @@ Table summary_table(const std::vector<Measurement>& ms, size_t baseline);
 // emulated latency. One sentence each, in input order.
 std::vector<std::string> comparison_notes(const std::vector<Measurement>& ms, size_t baseline);
 
+// `title`, or one made from the pipeline names: "hone report: fashion-mnist" for one pipeline,
+// "hone report: 4 measurements" otherwise.
+std::string report_title(const std::vector<Measurement>& ms, const std::string& title = "");
+
 // The whole report. `ms` must be labelled (label_measurements); `title` defaults to one made
 // from the pipeline names.
 Document build_report(const std::vector<Measurement>& ms, size_t baseline, const std::string& title = "");

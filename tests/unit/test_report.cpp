@@ -125,7 +125,12 @@ TEST_CASE("measurement_from_json: fields, optional sections, per-layer values", 
   CHECK(q.latency_samples.size() == 200);
   CHECK(q.file_bytes == 142720);
   CHECK(q.host == "Test CPU, 2 cores, Linux test x86_64");
-  CHECK(q.optimizer_types == std::vector<std::string>{"fold_batch_norm", "quantize_static"});
+  REQUIRE(q.passes.size() == 3);  // the implicit cleanup first
+  CHECK(q.passes[0].implicit);
+  CHECK(q.passes[1].type == "fold_batch_norm");
+  CHECK(q.passes[2].type == "quantize_static");
+  CHECK_FALSE(q.passes[2].implicit);
+  CHECK(q.passes[1].nodes_before > q.passes[1].nodes_after);  // batch norms folded away
   // Only parameters that differ from the registered defaults are shown.
   CHECK(q.optimizer_chain == "fold_batch_norm → quantize_static");
   REQUIRE(q.layer_sqnr_db.size() == 13);

@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -43,11 +44,10 @@ ir::ValueInfo static_value_info(ir::DType dtype, const ir::Shape& shape) {
   return vi;
 }
 
-// Dtype and static shape of every value for these input shapes: ONNX shape inference with the
-// inputs' dims made concrete, else (data-dependent shapes) one run of the reference interpreter.
-std::map<std::string, std::pair<ir::DType, ir::Shape>> value_types(const ir::Graph& graph,
-                                                                   std::span<const ir::Tensor> inputs) {
-  std::map<std::string, std::pair<ir::DType, ir::Shape>> types;
+// The graph with every value's dtype and static shape for these inputs: ONNX shape inference
+// with the inputs' dims made concrete, else (data-dependent shapes) one run of the reference
+// interpreter. Kernels are chosen and the arena planned from it; the profile counts MACs on it.
+ir::Model shaped_model(const ir::Graph& graph, std::span<const ir::Tensor> inputs) {
   ir::Model m;
   m.graph = graph;
   m.graph.values.clear();
@@ -55,26 +55,17 @@ std::map<std::string, std::pair<ir::DType, ir::Shape>> value_types(const ir::Gra
     m.graph.values[graph.inputs[i]] = static_value_info(inputs[i].dtype(), inputs[i].shape());
   }
   ir::infer_shapes(m);
-  bool complete = true;
-  for (const auto& node : graph.nodes) {
-    for (const auto& out : node->outputs) {
-      if (out.empty()) continue;
+  const bool complete = std::all_of(graph.nodes.begin(), graph.nodes.end(), [&](const auto& node) {
+    return std::all_of(node->outputs.begin(), node->outputs.end(), [&](const std::string& out) {
       const ir::ValueInfo* vi = m.graph.value_info(out);
-      const auto shape = vi ? vi->static_shape() : std::nullopt;
-      if (!vi || vi->dtype == ir::DType::Undefined || !shape) {
-        complete = false;
-        break;
-      }
-      types[out] = {vi->dtype, *shape};
-    }
-    if (!complete) break;
-  }
-  if (complete) return types;
-  types.clear();
+      return out.empty() || (vi && vi->dtype != ir::DType::Undefined && vi->static_shape());
+    });
+  });
+  if (complete) return m;
   std::map<std::string, ir::Tensor> all;
   ReferenceInterpreter(graph).run_keep_all(inputs, &all);
-  for (const auto& [name, t] : all) types[name] = {t.dtype(), t.shape()};
-  return types;
+  for (const auto& [name, t] : all) m.graph.values[name] = static_value_info(t.dtype(), t.shape());
+  return m;
 }
 
 }  // namespace
@@ -106,7 +97,7 @@ CpuExecutor::~CpuExecutor() = default;
 void CpuExecutor::prepare(std::span<const ir::Tensor> inputs) {
   auto plan = std::make_unique<Plan>();
   for (const auto& t : inputs) plan->input_shapes.push_back(t.shape());
-  const auto types = value_types(graph_, inputs);
+  const ir::Model shaped = shaped_model(graph_, inputs);
 
   std::map<std::string, int> ids;
   auto add_value = [&](const std::string& name, ir::DType dt, ir::Shape shape, const ir::Tensor* constant) {
@@ -146,9 +137,10 @@ void CpuExecutor::prepare(std::span<const ir::Tensor> inputs) {
         n.outputs.emplace_back();
         continue;
       }
-      auto t = types.find(out);
-      if (t == types.end()) throw internal_error("no shape was learnt for '{}' of {}", out, node.label());
-      const int id = add_value(out, t->second.first, t->second.second, nullptr);
+      const ir::ValueInfo* vi = shaped.graph.value_info(out);
+      const auto shape = vi ? vi->static_shape() : std::nullopt;
+      if (!shape) throw internal_error("no shape was learnt for '{}' of {}", out, node.label());
+      const int id = add_value(out, vi->dtype, *shape, nullptr);
       first.push_back(static_cast<int>(plan->steps.size()));
       last.push_back(static_cast<int>(plan->steps.size()));
       n.outputs.push_back(plan->values[static_cast<size_t>(id)]);
@@ -169,12 +161,6 @@ void CpuExecutor::prepare(std::span<const ir::Tensor> inputs) {
   }
   if (options_.profile) {
     // MACs per node with these shapes, for the profile's achieved GFLOP/s.
-    ir::Model shaped;
-    shaped.graph = graph_;
-    for (const auto& [name, type] : types) shaped.graph.values[name] = static_value_info(type.first, type.second);
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      shaped.graph.values[graph_.inputs[i]] = static_value_info(inputs[i].dtype(), inputs[i].shape());
-    }
     const analysis::ModelStats stats = analysis::compute_model_stats(shaped);
     for (size_t i = 0; i < plan->steps.size() && i < stats.nodes.size(); ++i) plan->steps[i].macs = stats.nodes[i].macs;
   }
