@@ -9,42 +9,64 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <new>
 #include <random>
+#include <set>
 
 using namespace hone;
 using hone::runtime::cpu::CpuExecutor;
 
-// Counts heap allocations while `g_counting` is set. Release builds replace operator new (all
-// other forms forward to it in libstdc++); under AddressSanitizer, which owns operator new,
-// the sanitizer's own malloc hook counts instead.
+// Counts heap allocations while `g_counting` is set, C and C++ alike (XNNPACK allocates with
+// posix_memalign, the rest of hone with operator new, which calls malloc). Release builds
+// interpose glibc's malloc family (forwarding to its __libc_* entry points); under
+// AddressSanitizer, which owns malloc, the sanitizer's own hook counts instead.
 namespace {
 std::atomic<bool> g_counting{false};
 std::atomic<long> g_allocations{0};
+void count_allocation() {
+  if (g_counting) ++g_allocations;
+}
 }  // namespace
 #if defined(__SANITIZE_ADDRESS__)
 extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void*, size_t),
                                                          void (*free_hook)(const volatile void*));
 namespace {
-void count_malloc(const volatile void*, size_t) {
-  if (g_counting) ++g_allocations;
-}
+void count_malloc(const volatile void*, size_t) { count_allocation(); }
 void ignore_free(const volatile void*) {}
 const int g_hooks_installed = __sanitizer_install_malloc_and_free_hooks(&count_malloc, &ignore_free);
 }  // namespace
 #else
-// malloc/free behind operator new/delete is the point here; GCC's pairing check cannot see that.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(size_t n) {
-  if (g_counting) ++g_allocations;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
+extern "C" {
+void* __libc_malloc(size_t);
+void* __libc_calloc(size_t, size_t);
+void* __libc_realloc(void*, size_t);
+void* __libc_memalign(size_t, size_t);
+void __libc_free(void*);
+void* malloc(size_t n) {
+  count_allocation();
+  return __libc_malloc(n);
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
+void* calloc(size_t n, size_t size) {
+  count_allocation();
+  return __libc_calloc(n, size);
+}
+void* realloc(void* p, size_t n) {
+  count_allocation();
+  return __libc_realloc(p, n);
+}
+void* memalign(size_t alignment, size_t n) {
+  count_allocation();
+  return __libc_memalign(alignment, n);
+}
+void* aligned_alloc(size_t alignment, size_t n) { return memalign(alignment, n); }
+int posix_memalign(void** p, size_t alignment, size_t n) {
+  *p = memalign(alignment, n);
+  return *p || n == 0 ? 0 : ENOMEM;
+}
+void free(void* p) { __libc_free(p); }
+}
 #endif
 
 namespace {
@@ -94,11 +116,35 @@ TEST_CASE("cpu runtime: plans one arena, reuses it across runs, and profiles eve
   CHECK(std::memcmp(first[0].raw(), second[0].raw(), first[0].nbytes()) == 0);
   const auto d = cpu.describe();
   CHECK(d["prepared"] == true);
-  CHECK(d["steps"].size() == m.graph.nodes.size());
-  // The largest activation is conv1's 32x28x28 float output; the arena holds at least two live ones.
-  CHECK(d["arena_bytes"].get<int64_t>() >= 2 * 32 * 28 * 28 * 4);
+  // Every node runs in exactly one step: Conv + BatchNormalization + Relu fuse into one XNNPACK
+  // convolution, Gemm + Relu into one fully connected operator, and one layout conversion
+  // (Nhwc -> Nchw before Flatten) is added.
+  std::multiset<std::string> nodes, want;
+  for (const auto& n : m.graph.nodes) want.insert(n->name);
+  std::vector<std::string> ops, kernels;
+  for (const auto& s : d["steps"]) {
+    ops.push_back(s["op_type"]);
+    kernels.push_back(s["kernel"]);
+    if (s["op_type"] != "LayoutConversion") {
+      for (const auto& n : s["nodes"]) nodes.insert(n.get<std::string>());
+    }
+  }
+  CHECK(nodes == want);
+  CHECK(ops == std::vector<std::string>{"Conv+BatchNormalization+Relu", "MaxPool", "Conv+BatchNormalization+Relu",
+                                        "MaxPool", "Conv+BatchNormalization+Relu", "MaxPool", "LayoutConversion",
+                                        "Flatten", "Gemm+Relu", "Gemm"});
+  CHECK(kernels[0] == "xnnpack:conv");
+  CHECK(kernels[1] == "xnnpack:max_pool");
+  CHECK(kernels[6] == "layout:nhwc_to_nchw");
+  CHECK(kernels[8] == "xnnpack:fully_connected");
+  CHECK(d["reference_fallbacks"].empty());
+  // The largest live set is conv1's 32x28x28 float output and the max pool's 32x14x14 output
+  // it is read into; the planner fits the arena within 25 % of that bound.
+  const int64_t bound = (32 * 28 * 28 + 32 * 14 * 14) * 4;
+  CHECK(d["arena_bytes"].get<int64_t>() >= bound);
+  CHECK(d["arena_bytes"].get<int64_t>() <= bound * 5 / 4);
   const auto p = cpu.profile();
-  REQUIRE(p.size() == m.graph.nodes.size());
+  REQUIRE(p.size() == d["steps"].size());
   double share = 0;
   for (const auto& l : p) {
     CHECK(l["calls"] == 2);
@@ -129,6 +175,31 @@ TEST_CASE("cpu runtime: run_into allocates nothing when no node falls back", "[c
   CHECK(after_probe_ref == 1);
   CHECK(g_allocations == 0);
   CHECK(std::memcmp(out[0].raw(), x.raw(), x.nbytes()) == 0);
+}
+
+TEST_CASE("cpu runtime: the Fashion-MNIST models run without allocating, on 1 and 2 threads", "[cpu_runtime]") {
+  for (const char* name : {"fmnist_cnn", "fmnist_mobilenet"}) {
+    for (const int threads : {1, 2}) {
+      INFO(name << ", " << threads << " threads");
+      const ir::Model m = ir::load_onnx(std::string(HONE_SOURCE_DIR) + "/models/" + name + ".onnx");
+      CpuExecutor cpu(m.graph, {.threads = threads});
+      const ir::Tensor x = random_input({1, 1, 28, 28}, 7);
+      auto out = cpu.run({&x, 1});
+      const auto first = out[0].clone();
+      REQUIRE(cpu.describe()["reference_fallbacks"].empty());
+      g_allocations = 0;
+      g_counting = true;
+      void* volatile probe = std::malloc(16);  // the counter sees C allocations too
+      std::free(probe);
+      const long probe_count = g_allocations;
+      g_allocations = 0;
+      for (int i = 0; i < 5; ++i) cpu.run_into({&x, 1}, out);
+      g_counting = false;
+      CHECK(probe_count == 1);
+      CHECK(g_allocations == 0);
+      CHECK(std::memcmp(out[0].raw(), first.raw(), first.nbytes()) == 0);
+    }
+  }
 }
 
 TEST_CASE("cpu runtime: wrong inputs are bad input, not a crash", "[cpu_runtime]") {

@@ -15,6 +15,9 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
+
+#include <pthreadpool.h>
 
 namespace hone::runtime::cpu {
 
@@ -22,9 +25,11 @@ namespace {
 
 constexpr int64_t kAlignment = 64;  // a cache line; every AVX-512 load from a slot is aligned
 
-using KernelFactory = std::unique_ptr<Kernel> (*)(const NodeDesc&);
+using KernelFactory = std::unique_ptr<Kernel> (*)(const NodeDesc&, const Context&);
 // Fast kernels, tried in order before the reference fallback.
-constexpr KernelFactory kFactories[] = {&make_data_movement_kernel};
+constexpr KernelFactory kFactories[] = {&make_xnn_conv_kernel, &make_xnn_dense_kernel, &make_xnn_pool_kernel,
+                                        &make_xnn_elementwise_kernel, &make_concat_kernel,
+                                        &make_data_movement_kernel};
 
 // The reference fallback is logged once per op type per process, not per node or per model.
 void log_fallback(const ir::Node& node) {
@@ -55,7 +60,12 @@ ir::Model shaped_model(const ir::Graph& graph, std::span<const ir::Tensor> input
     m.graph.values[graph.inputs[i]] = static_value_info(inputs[i].dtype(), inputs[i].shape());
   }
   ir::infer_shapes(m);
-  const bool complete = std::all_of(graph.nodes.begin(), graph.nodes.end(), [&](const auto& node) {
+  // Pooling with ceil_mode: ONNX releases disagree on whether a last window starting in the end
+  // padding counts; the reference kernel's answer (it does not) is the one that holds.
+  const bool ceil_pool = std::any_of(graph.nodes.begin(), graph.nodes.end(), [](const auto& node) {
+    return node->attr_int("ceil_mode", 0) != 0;
+  });
+  const bool complete = !ceil_pool && std::all_of(graph.nodes.begin(), graph.nodes.end(), [&](const auto& node) {
     return std::all_of(node->outputs.begin(), node->outputs.end(), [&](const std::string& out) {
       const ir::ValueInfo* vi = m.graph.value_info(out);
       return out.empty() || (vi && vi->dtype != ir::DType::Undefined && vi->static_shape());
@@ -68,6 +78,14 @@ ir::Model shaped_model(const ir::Graph& graph, std::span<const ir::Tensor> input
   return m;
 }
 
+// "Conv", "Conv+Relu" for a fused group, "LayoutConversion" for an inserted transpose.
+std::string step_op(const std::vector<const ir::Node*>& nodes) {
+  if (nodes.empty()) return "LayoutConversion";
+  std::string op = nodes.front()->op_type;
+  for (size_t i = 1; i < nodes.size(); ++i) op += "+" + nodes[i]->op_type;
+  return op;
+}
+
 }  // namespace
 
 struct CpuExecutor::Plan {
@@ -76,7 +94,8 @@ struct CpuExecutor::Plan {
   std::vector<int> input_ids, output_ids;
   struct Step {
     std::unique_ptr<Kernel> kernel;
-    std::vector<const ir::Node*> nodes;  // the node, or a fused group in order
+    std::vector<const ir::Node*> nodes;  // the node, a fused group in order, or none (a layout conversion)
+    std::string label;                   // a layout conversion: the value it converts
     int64_t macs = 0;                    // of its nodes (profile only)
     double seconds = 0;
     int64_t calls = 0;
@@ -88,36 +107,182 @@ struct CpuExecutor::Plan {
   std::vector<void*> ptrs;  // by value id
 };
 
+void CpuExecutor::PoolDeleter::operator()(pthreadpool* p) const { pthreadpool_destroy(p); }
+
 CpuExecutor::CpuExecutor(const ir::Graph& graph, Options options) : graph_(graph), options_(options) {
   for (const auto& node : graph_.nodes) since_versions_.push_back(check_node(graph_, *node).since_version);
+  fold_constant_nodes();
 }
 
 CpuExecutor::~CpuExecutor() = default;
+
+// Constant nodes become initializers, once: their values are known before any input is, and
+// the kernels that read them (Clip's bounds, a Reshape's shape) want them as constants.
+void CpuExecutor::fold_constant_nodes() {
+  const std::set<std::string> outputs(graph_.outputs.begin(), graph_.outputs.end());
+  for (size_t i = 0; i < graph_.nodes.size();) {
+    const ir::Node& node = *graph_.nodes[i];
+    const bool constant = (node.domain.empty() || node.domain == "ai.onnx") && node.op_type == "Constant" &&
+                          node.outputs.size() == 1 && !outputs.count(node.outputs[0]);
+    if (!constant) {
+      ++i;
+      continue;
+    }
+    std::vector<ir::Tensor> out(1);
+    reference::KernelArgs args{node, since_versions_[i], {}, out};
+    reference::find_kernel(node.domain, node.op_type)->run(args);
+    graph_.initializers[node.outputs[0]] = std::move(out[0]);
+    graph_.nodes.erase(graph_.nodes.begin() + static_cast<std::ptrdiff_t>(i));
+    since_versions_.erase(since_versions_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+}
+
+std::vector<CpuExecutor::Group> CpuExecutor::fusion_groups() const {
+  std::map<std::string, std::vector<size_t>> consumers;
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    for (const auto& in : graph_.nodes[i]->inputs) {
+      if (!in.empty()) consumers[in].push_back(i);
+    }
+  }
+  const std::set<std::string> outputs(graph_.outputs.begin(), graph_.outputs.end());
+  // The one node reading node i's first output, or -1.
+  auto sole_consumer = [&](size_t i) -> int {
+    const ir::Node& n = *graph_.nodes[i];
+    if (n.outputs.empty() || outputs.count(n.outputs[0])) return -1;
+    for (size_t o = 1; o < n.outputs.size(); ++o) {
+      if (!n.outputs[o].empty() && (consumers.count(n.outputs[o]) || outputs.count(n.outputs[o]))) return -1;
+    }
+    auto it = consumers.find(n.outputs[0]);
+    if (it == consumers.end() || it->second.size() != 1) return -1;
+    const size_t c = it->second[0];
+    // It must read the value as its first input only (Add(x, x) is not an activation of x).
+    const auto& ins = graph_.nodes[c]->inputs;
+    if (ins.empty() || ins[0] != n.outputs[0] || std::count(ins.begin(), ins.end(), n.outputs[0]) != 1) return -1;
+    return static_cast<int>(c);
+  };
+  auto onnx = [](const ir::Node& n, const char* op) {
+    return (n.domain.empty() || n.domain == "ai.onnx") && n.op_type == op;
+  };
+  static const std::set<std::string> kClampable = {"Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div",
+                                                   "MaxPool", "AveragePool", "GlobalAveragePool"};
+  std::vector<Group> groups;
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    const ir::Node& head = *graph_.nodes[i];
+    if (!(head.domain.empty() || head.domain == "ai.onnx") || !kClampable.count(head.op_type)) continue;
+    Group g{i, {}, nullptr, {}};
+    size_t tail = i;
+    int c = sole_consumer(tail);
+    if (c >= 0 && onnx(head, "Conv") && foldable_batch_norm(*graph_.nodes[static_cast<size_t>(c)], graph_)) {
+      g.batch_norm = graph_.nodes[static_cast<size_t>(c)].get();
+      g.fused.push_back(static_cast<size_t>(c));
+      tail = static_cast<size_t>(c);
+      c = sole_consumer(tail);
+    }
+    if (c >= 0 && fusable_activation(*graph_.nodes[static_cast<size_t>(c)], since_versions_[static_cast<size_t>(c)], graph_,
+                                     &g.activation)) {
+      g.fused.push_back(static_cast<size_t>(c));
+    }
+    if (!g.fused.empty()) groups.push_back(std::move(g));
+  }
+  return groups;
+}
 
 void CpuExecutor::prepare(std::span<const ir::Tensor> inputs) {
   auto plan = std::make_unique<Plan>();
   for (const auto& t : inputs) plan->input_shapes.push_back(t.shape());
   const ir::Model shaped = shaped_model(graph_, inputs);
+  if (!pool_) {
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    const auto threads = static_cast<size_t>(options_.threads > 0 ? options_.threads : static_cast<int>(cores));
+    if (threads > 1) pool_.reset(pthreadpool_create(threads));
+  }
+  const Context context{pool_.get(), &graph_};
 
   std::map<std::string, int> ids;
-  auto add_value = [&](const std::string& name, ir::DType dt, ir::Shape shape, const ir::Tensor* constant) {
+  auto add_value = [&](ir::DType dt, ir::Shape shape, const ir::Tensor* constant, Layout layout) {
     ValueDesc v;
     v.id = static_cast<int>(plan->values.size());
     v.dtype = dt;
     v.shape = std::move(shape);
     v.constant = constant;
+    v.layout = layout;
     plan->values.push_back(v);
-    ids[name] = v.id;
     return v.id;
   };
   for (size_t i = 0; i < inputs.size(); ++i) {
-    plan->input_ids.push_back(add_value(graph_.inputs[i], inputs[i].dtype(), inputs[i].shape(), nullptr));
+    const int id = add_value(inputs[i].dtype(), inputs[i].shape(), nullptr, Layout::Nchw);
+    ids[graph_.inputs[i]] = id;
+    plan->input_ids.push_back(id);
   }
-  for (const auto& [name, t] : graph_.initializers) add_value(name, t.dtype(), t.shape(), &t);
+  for (const auto& [name, t] : graph_.initializers) ids[name] = add_value(t.dtype(), t.shape(), &t, Layout::Nchw);
+  // A node output's value, made on first use (a fused group makes its activation's output early).
+  auto output_value = [&](const ir::Node& node, const std::string& out) -> ValueDesc {
+    if (out.empty()) return {};
+    if (auto it = ids.find(out); it != ids.end()) return plan->values[static_cast<size_t>(it->second)];
+    const ir::ValueInfo* vi = shaped.graph.value_info(out);
+    const auto shape = vi ? vi->static_shape() : std::nullopt;
+    if (!shape) throw internal_error("no shape was learnt for '{}' of {}", out, node.label());
+    const int id = add_value(vi->dtype, *shape, nullptr, Layout::Nchw);
+    ids[out] = id;
+    return plan->values[static_cast<size_t>(id)];
+  };
 
-  // Steps in graph order; lifetimes in step indices for the planner.
-  std::vector<int> first(plan->values.size(), 0), last(plan->values.size(), 0);
-  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+  // Steps record the values they read and write; lifetimes come from them afterwards.
+  std::vector<std::vector<int>> reads, writes;
+  std::map<std::pair<int, Layout>, int> converted;  // (value, layout) -> its converted copy
+  auto convert = [&](int id, Layout to) {
+    const ValueDesc v = plan->values[static_cast<size_t>(id)];
+    if (v.layout == to || layout_free(v)) return id;
+    if (auto it = converted.find({id, to}); it != converted.end()) return it->second;
+    const int copy = add_value(v.dtype, v.shape, nullptr, to);
+    converted[{id, to}] = copy;
+    auto k = make_layout_kernel(v, v.layout, to);
+    k->in = {id};
+    k->out = {copy};
+    reads.push_back({id});
+    writes.push_back({copy});
+    std::string label = "value " + std::to_string(id);
+    for (const auto& [name, i] : ids) {
+      if (i == id) label = name;
+    }
+    plan->steps.push_back({std::move(k), {}, fmt::format("{} to {}", label, to == Layout::Nhwc ? "NHWC" : "NCHW"), 0, 0, 0});
+    return copy;
+  };
+  // Converts the inputs the kernel reads in another layout, then appends its step.
+  auto emit = [&](std::unique_ptr<Kernel> k, const NodeDesc& n) {
+    HONE_ASSERT(k->input_layouts.size() == n.inputs.size() && k->output_layouts.size() == n.outputs.size());
+    k->in.clear();
+    k->out.clear();
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      k->in.push_back(n.inputs[i].id < 0 ? -1 : convert(n.inputs[i].id, k->input_layouts[i]));
+    }
+    for (size_t o = 0; o < n.outputs.size(); ++o) {
+      const int id = n.outputs[o].id;
+      k->out.push_back(id);
+      if (id >= 0) plan->values[static_cast<size_t>(id)].layout = k->output_layouts[o];
+    }
+    std::vector<int> r, w;
+    for (int id : k->in) if (id >= 0) r.push_back(id);
+    for (int id : k->out) if (id >= 0) w.push_back(id);
+    reads.push_back(std::move(r));
+    writes.push_back(std::move(w));
+    std::vector<const ir::Node*> nodes{n.node};
+    nodes.insert(nodes.end(), n.fused.begin(), n.fused.end());
+    plan->steps.push_back({std::move(k), std::move(nodes), {}, 0, 0, 0});
+  };
+
+  // Fusion groups: Conv [-> BatchNormalization] [-> Relu / Clip], and the other ops XNNPACK
+  // clamps on output followed by an activation. A node joins its producer's group when it is
+  // that producer's only consumer (and not a graph output).
+  const std::vector<Group> groups = fusion_groups();
+  std::vector<char> absorbed(graph_.nodes.size(), 0);
+  for (const Group& g : groups) {
+    for (size_t f : g.fused) absorbed[f] = 1;
+  }
+  std::vector<const Group*> group_of(graph_.nodes.size(), nullptr);
+  for (const Group& g : groups) group_of[g.head] = &g;
+
+  auto describe_node = [&](size_t i) {
     const ir::Node& node = *graph_.nodes[i];
     NodeDesc n;
     n.node = &node;
@@ -132,56 +297,88 @@ void CpuExecutor::prepare(std::span<const ir::Tensor> inputs) {
       if (it == ids.end()) throw bad_input("node {} reads '{}', which has no value", node.label(), in);
       n.inputs.push_back(plan->values[static_cast<size_t>(it->second)]);
     }
-    for (const auto& out : node.outputs) {
-      if (out.empty()) {
-        n.outputs.emplace_back();
-        continue;
-      }
-      const ir::ValueInfo* vi = shaped.graph.value_info(out);
-      const auto shape = vi ? vi->static_shape() : std::nullopt;
-      if (!shape) throw internal_error("no shape was learnt for '{}' of {}", out, node.label());
-      const int id = add_value(out, vi->dtype, *shape, nullptr);
-      first.push_back(static_cast<int>(plan->steps.size()));
-      last.push_back(static_cast<int>(plan->steps.size()));
-      n.outputs.push_back(plan->values[static_cast<size_t>(id)]);
+    for (const auto& out : node.outputs) n.outputs.push_back(output_value(node, out));
+    return n;
+  };
+  auto fast_kernel = [&](const NodeDesc& n) -> std::unique_ptr<Kernel> {
+    for (const KernelFactory factory : kFactories) {
+      if (auto k = factory(n, context)) return k;
     }
-    std::unique_ptr<Kernel> kernel;
-    for (const KernelFactory f : kFactories) {
-      if ((kernel = f(n))) break;
-    }
+    return nullptr;
+  };
+  auto single = [&](size_t i) {
+    NodeDesc n = describe_node(i);
+    std::unique_ptr<Kernel> kernel = fast_kernel(n);
     if (!kernel) {
-      log_fallback(node);
+      log_fallback(*n.node);
       kernel = make_reference_kernel(n);
     }
-    const int step = static_cast<int>(plan->steps.size());
-    for (const ValueDesc& v : n.inputs) {
-      if (v.id >= 0) last[static_cast<size_t>(v.id)] = step;
+    emit(std::move(kernel), n);
+  };
+
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    if (absorbed[i]) continue;  // ran with its group
+    const Group* g = group_of[i];
+    if (!g) {
+      single(i);
+      continue;
     }
-    plan->steps.push_back({std::move(kernel), {&node}, 0, 0, 0});
-  }
-  if (options_.profile) {
-    // MACs per node with these shapes, for the profile's achieved GFLOP/s.
-    const analysis::ModelStats stats = analysis::compute_model_stats(shaped);
-    for (size_t i = 0; i < plan->steps.size() && i < stats.nodes.size(); ++i) plan->steps[i].macs = stats.nodes[i].macs;
+    // The group's kernel reads the head's inputs and writes the last node's outputs.
+    const ir::Node& head = *graph_.nodes[i];
+    const ir::Node& last = *graph_.nodes[g->fused.back()];
+    NodeDesc f;
+    f.node = &head;
+    f.since_version = since_versions_[i];
+    f.reference = reference::find_kernel(head.domain, head.op_type);
+    for (const auto& in : head.inputs) {
+      f.inputs.push_back(in.empty() ? ValueDesc{} : plan->values[static_cast<size_t>(ids.at(in))]);
+    }
+    f.outputs.push_back(output_value(last, last.outputs[0]));
+    for (size_t k : g->fused) f.fused.push_back(graph_.nodes[k].get());
+    f.batch_norm = g->batch_norm;
+    f.activation = g->activation;
+    if (auto k = fast_kernel(f)) {
+      emit(std::move(k), f);
+      continue;
+    }
+    // No fast kernel takes the group: its nodes run one by one, here (each reads only the one
+    // before it and constants, so running them now keeps the order valid).
+    single(i);
+    for (size_t k : g->fused) single(k);
   }
   for (const auto& name : graph_.outputs) {
     auto it = ids.find(name);
     if (it == ids.end()) throw bad_input("graph output '{}' is never computed", name);
-    plan->output_ids.push_back(it->second);
+    plan->output_ids.push_back(convert(it->second, Layout::Nchw));
+  }
+  if (options_.profile) {
+    // MACs per node with these shapes, for the profile's achieved GFLOP/s.
+    const analysis::ModelStats stats = analysis::compute_model_stats(shaped);
+    std::map<const ir::Node*, int64_t> macs;
+    for (size_t i = 0; i < graph_.nodes.size() && i < stats.nodes.size(); ++i) macs[graph_.nodes[i].get()] = stats.nodes[i].macs;
+    for (auto& s : plan->steps) {
+      for (const ir::Node* n : s.nodes) s.macs += macs[n];
+    }
   }
 
-  // Every value a step writes gets an arena slot; graph outputs stay alive to the end, graph
-  // inputs and constants are not in the arena.
+  // Every value a step writes gets an arena slot, alive from its first write to its last read;
+  // graph outputs stay alive to the end, graph inputs and constants are not in the arena.
+  const int end = static_cast<int>(plan->steps.size());
+  std::vector<int> first(plan->values.size(), -1), last(plan->values.size(), -1);
+  for (int s = 0; s < end; ++s) {
+    for (int id : writes[static_cast<size_t>(s)]) {
+      if (first[static_cast<size_t>(id)] < 0) first[static_cast<size_t>(id)] = s;
+      last[static_cast<size_t>(id)] = std::max(last[static_cast<size_t>(id)], s);
+    }
+    for (int id : reads[static_cast<size_t>(s)]) last[static_cast<size_t>(id)] = s;
+  }
+  for (int id : plan->output_ids) last[static_cast<size_t>(id)] = end;
   std::vector<BufferRequest> requests;
   std::vector<int> request_of(plan->values.size(), -1);
-  const int end = static_cast<int>(plan->steps.size());
   for (const ValueDesc& v : plan->values) {
-    const bool is_input = std::find(plan->input_ids.begin(), plan->input_ids.end(), v.id) != plan->input_ids.end();
-    if (v.constant || is_input) continue;
-    const bool is_output =
-        std::find(plan->output_ids.begin(), plan->output_ids.end(), v.id) != plan->output_ids.end();
+    if (v.constant || first[static_cast<size_t>(v.id)] < 0) continue;
     request_of[static_cast<size_t>(v.id)] = static_cast<int>(requests.size());
-    requests.push_back({v.bytes(), first[static_cast<size_t>(v.id)], is_output ? end : last[static_cast<size_t>(v.id)]});
+    requests.push_back({v.bytes(), first[static_cast<size_t>(v.id)], last[static_cast<size_t>(v.id)]});
   }
   const MemoryPlan mp = plan_memory(requests, kAlignment);
   plan->arena_bytes = mp.arena_bytes;
@@ -263,7 +460,8 @@ nlohmann::json CpuExecutor::describe() const {
     for (const auto& s : plan_->steps) {
       nlohmann::json nodes = nlohmann::json::array();
       for (const ir::Node* n : s.nodes) nodes.push_back(n->name.empty() ? n->op_type : n->name);
-      steps.push_back({{"nodes", nodes}, {"op_type", s.nodes.front()->op_type}, {"kernel", s.kernel->name()}});
+      if (s.nodes.empty()) nodes.push_back(s.label);
+      steps.push_back({{"nodes", nodes}, {"op_type", step_op(s.nodes)}, {"kernel", s.kernel->name()}});
       if (s.kernel->allocates()) fallbacks.push_back(nodes.front());
     }
   }
@@ -280,10 +478,10 @@ nlohmann::json CpuExecutor::profile() const {
   double total = 0;
   for (const auto& s : plan_->steps) total += s.seconds;
   for (const auto& s : plan_->steps) {
-    const ir::Node& n = *s.nodes.front();
     const double mean_ms = s.calls ? s.seconds / static_cast<double>(s.calls) * 1e3 : 0.0;
-    layers.push_back({{"node", n.name.empty() ? n.op_type : n.name},
-                      {"op_type", n.op_type},
+    const ir::Node* n = s.nodes.empty() ? nullptr : s.nodes.front();
+    layers.push_back({{"node", !n ? s.label : n->name.empty() ? n->op_type : n->name},
+                      {"op_type", step_op(s.nodes)},
                       {"kernel", s.kernel->name()},
                       {"calls", s.calls},
                       {"mean_ms", mean_ms},

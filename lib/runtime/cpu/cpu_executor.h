@@ -8,11 +8,14 @@
 // The reference interpreter stays the golden model: tests compare this runtime against it.
 #pragma once
 
+#include "runtime/cpu/kernel.h"
 #include "runtime/executor.h"
 
 #include <nlohmann/json.hpp>
 
 #include <memory>
+
+struct pthreadpool;
 
 namespace hone::runtime::cpu {
 
@@ -44,6 +47,18 @@ class CpuExecutor final : public Executor {
 
  private:
   struct Plan;
+  struct PoolDeleter {
+    void operator()(pthreadpool* p) const;
+  };
+  void fold_constant_nodes();
+  // A node and the nodes fused into it (indices into graph_.nodes).
+  struct Group {
+    size_t head;
+    std::vector<size_t> fused;
+    const ir::Node* batch_norm;
+    Activation activation;
+  };
+  std::vector<Group> fusion_groups() const;
   void prepare(std::span<const ir::Tensor> inputs);
   // Prepares unless the current plan was made for these input shapes.
   void prepare_for(std::span<const ir::Tensor> inputs);
@@ -51,6 +66,7 @@ class CpuExecutor final : public Executor {
   ir::Graph graph_;
   Options options_;
   std::vector<int64_t> since_versions_;  // per node
+  std::unique_ptr<pthreadpool, PoolDeleter> pool_;  // made at the first prepare; none for 1 thread
   std::unique_ptr<Plan> plan_;
 };
 
