@@ -116,22 +116,31 @@ CpuExecutor::CpuExecutor(const ir::Graph& graph, Options options) : graph_(graph
 
 CpuExecutor::~CpuExecutor() = default;
 
-// Constant nodes become initializers, once: their values are known before any input is, and
-// the kernels that read them (Clip's bounds, a Reshape's shape) want them as constants.
+// Nodes whose value is known before any input is become initializers, once: Constant, and
+// nodes that read only initializers (an exporter's Identity in front of a shared weight, a
+// Reshape of a constant). Kernels then see constant weights and pack them at prepare. Left
+// alone: DequantizeLinear (the int8 kernels match DequantizeLinear -> Conv on the int8 weight),
+// nondeterministic ops, nodes with subgraphs, and nodes writing a graph output.
 void CpuExecutor::fold_constant_nodes() {
   const std::set<std::string> outputs(graph_.outputs.begin(), graph_.outputs.end());
+  static const std::set<std::string> kKeep = {"DequantizeLinear", "RandomNormal", "RandomUniform", "RandomNormalLike",
+                                              "RandomUniformLike", "Multinomial", "Bernoulli", "If", "Loop", "Scan"};
   for (size_t i = 0; i < graph_.nodes.size();) {
     const ir::Node& node = *graph_.nodes[i];
-    const bool constant = (node.domain.empty() || node.domain == "ai.onnx") && node.op_type == "Constant" &&
-                          node.outputs.size() == 1 && !outputs.count(node.outputs[0]);
-    if (!constant) {
+    bool fold = (node.domain.empty() || node.domain == "ai.onnx") && !kKeep.count(node.op_type) && !node.outputs.empty();
+    for (const auto& in : node.inputs) fold = fold && (in.empty() || graph_.is_initializer(in));
+    for (const auto& out : node.outputs) fold = fold && !out.empty() && !outputs.count(out) && !graph_.is_initializer(out);
+    for (const auto& [key, attr] : node.attrs) fold = fold && attr.kind != ir::Attribute::Kind::Graph;
+    if (!fold) {
       ++i;
       continue;
     }
-    std::vector<ir::Tensor> out(1);
-    reference::KernelArgs args{node, since_versions_[i], {}, out};
+    std::vector<const ir::Tensor*> in;
+    for (const auto& name : node.inputs) in.push_back(name.empty() ? nullptr : graph_.initializer(name));
+    std::vector<ir::Tensor> out(node.outputs.size());
+    reference::KernelArgs args{node, since_versions_[i], in, out};
     reference::find_kernel(node.domain, node.op_type)->run(args);
-    graph_.initializers[node.outputs[0]] = std::move(out[0]);
+    for (size_t o = 0; o < out.size(); ++o) graph_.initializers[node.outputs[o]] = std::move(out[o]);
     graph_.nodes.erase(graph_.nodes.begin() + static_cast<std::ptrdiff_t>(i));
     since_versions_.erase(since_versions_.begin() + static_cast<std::ptrdiff_t>(i));
   }
