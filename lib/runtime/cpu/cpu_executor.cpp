@@ -2,6 +2,7 @@
 
 #include "analysis/model_stats.h"
 #include "ir/onnx_io.h"
+#include "passes/qdq_fusion.h"
 #include "runtime/cpu/kernel.h"
 #include "runtime/memory_planner.h"
 #include "runtime/reference/interpreter.h"
@@ -29,6 +30,7 @@ using KernelFactory = std::unique_ptr<Kernel> (*)(const NodeDesc&, const Context
 // Fast kernels, tried in order before the reference fallback.
 constexpr KernelFactory kFactories[] = {&make_xnn_conv_kernel, &make_xnn_dense_kernel, &make_xnn_pool_kernel,
                                         &make_xnn_elementwise_kernel, &make_concat_kernel,
+                                        &make_qlinear_conv_kernel, &make_quantize_kernel,
                                         &make_data_movement_kernel};
 
 // The reference fallback is logged once per op type per process, not per node or per model.
@@ -111,7 +113,15 @@ void CpuExecutor::PoolDeleter::operator()(pthreadpool* p) const { pthreadpool_de
 
 CpuExecutor::CpuExecutor(const ir::Graph& graph, Options options) : graph_(graph), options_(options) {
   for (const auto& node : graph_.nodes) since_versions_.push_back(check_node(graph_, *node).since_version);
-  fold_constant_nodes();
+  fold_constant_nodes(false);
+  // QDQ patterns become QLinearConv nodes, which the int8 kernel runs (passes/qdq_fusion.h).
+  if (passes::fuse_qdq_to_qlinear(graph_) > 0) {
+    since_versions_.clear();
+    for (const auto& node : graph_.nodes) since_versions_.push_back(check_node(graph_, *node).since_version);
+  }
+  // Weights still behind DequantizeLinear (a float layer of a QDQ model, such as a classifier
+  // writing float logits) are dequantized once, here, for the float kernels.
+  fold_constant_nodes(true);
 }
 
 CpuExecutor::~CpuExecutor() = default;
@@ -119,15 +129,17 @@ CpuExecutor::~CpuExecutor() = default;
 // Nodes whose value is known before any input is become initializers, once: Constant, and
 // nodes that read only initializers (an exporter's Identity in front of a shared weight, a
 // Reshape of a constant). Kernels then see constant weights and pack them at prepare. Left
-// alone: DequantizeLinear (the int8 kernels match DequantizeLinear -> Conv on the int8 weight),
-// nondeterministic ops, nodes with subgraphs, and nodes writing a graph output.
-void CpuExecutor::fold_constant_nodes() {
+// alone: DequantizeLinear unless `dequantize` (the QDQ rewrite must see DequantizeLinear ->
+// Conv on the int8 weight first), nondeterministic ops, nodes with subgraphs, and nodes writing
+// a graph output.
+void CpuExecutor::fold_constant_nodes(bool dequantize) {
   const std::set<std::string> outputs(graph_.outputs.begin(), graph_.outputs.end());
   static const std::set<std::string> kKeep = {"DequantizeLinear", "RandomNormal", "RandomUniform", "RandomNormalLike",
                                               "RandomUniformLike", "Multinomial", "Bernoulli", "If", "Loop", "Scan"};
   for (size_t i = 0; i < graph_.nodes.size();) {
     const ir::Node& node = *graph_.nodes[i];
     bool fold = (node.domain.empty() || node.domain == "ai.onnx") && !kKeep.count(node.op_type) && !node.outputs.empty();
+    fold = fold || (dequantize && node.op_type == "DequantizeLinear" && (node.domain.empty() || node.domain == "ai.onnx"));
     for (const auto& in : node.inputs) fold = fold && (in.empty() || graph_.is_initializer(in));
     for (const auto& out : node.outputs) fold = fold && !out.empty() && !outputs.count(out) && !graph_.is_initializer(out);
     for (const auto& [key, attr] : node.attrs) fold = fold && attr.kind != ir::Attribute::Kind::Graph;
@@ -200,12 +212,10 @@ void CpuExecutor::prepare(std::span<const ir::Tensor> inputs) {
   auto plan = std::make_unique<Plan>();
   for (const auto& t : inputs) plan->input_shapes.push_back(t.shape());
   const ir::Model shaped = shaped_model(graph_, inputs);
-  if (!pool_) {
-    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    const auto threads = static_cast<size_t>(options_.threads > 0 ? options_.threads : static_cast<int>(cores));
-    if (threads > 1) pool_.reset(pthreadpool_create(threads));
-  }
-  const Context context{pool_.get(), &graph_};
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = options_.threads > 0 ? options_.threads : cores;
+  if (!pool_ && threads > 1) pool_.reset(pthreadpool_create(static_cast<size_t>(threads)));
+  const Context context{pool_.get(), threads, &graph_};
 
   std::map<std::string, int> ids;
   auto add_value = [&](ir::DType dt, ir::Shape shape, const ir::Tensor* constant, Layout layout) {

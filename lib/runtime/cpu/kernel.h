@@ -65,6 +65,7 @@ struct NodeDesc {
 // thread) and the graph.
 struct Context {
   pthreadpool* threadpool = nullptr;
+  int threads = 1;                   // the runtime's thread count (oneDNN's OpenMP kernels)
   const ir::Graph* graph = nullptr;  // the graph being prepared (for constant inputs by name)
 };
 
@@ -99,6 +100,8 @@ std::unique_ptr<Kernel> make_xnn_dense_kernel(const NodeDesc& n, const Context& 
 std::unique_ptr<Kernel> make_xnn_pool_kernel(const NodeDesc& n, const Context& c);        // MaxPool, AveragePool, GlobalAveragePool
 std::unique_ptr<Kernel> make_xnn_elementwise_kernel(const NodeDesc& n, const Context& c); // Add, Mul, Relu, Clip, ...
 std::unique_ptr<Kernel> make_concat_kernel(const NodeDesc& n, const Context& c);          // Concat
+std::unique_ptr<Kernel> make_qlinear_conv_kernel(const NodeDesc& n, const Context& c);    // QLinearConv (int8)
+std::unique_ptr<Kernel> make_quantize_kernel(const NodeDesc& n, const Context& c);        // QuantizeLinear, DequantizeLinear
 
 // Fusion (used by prepare). An activation that fuses, with its clamp; an inference
 // BatchNormalization with constant float parameters, which folds into the Conv before it.

@@ -1,0 +1,211 @@
+// The CPU runtime's integer path, bit-exact against the reference interpreter's integer
+// semantics (quantized_common.h): QLinearConv on oneDNN with hone's requantisation, over seeded
+// shapes, groups (depthwise too), pads, strides, dilations, int8 / uint8, zero points, per-channel
+// scales and saturation; and the QDQ rewrite (passes/qdq_fusion.h) on Conv, Gemm and MatMul
+// patterns: the runtime's output equals the reference running the rewritten graph, and stays
+// within one quantization step of the reference running the float QDQ graph.
+#include "graph_builder.h"
+#include "passes/qdq_fusion.h"
+#include "runtime/cpu/cpu_executor.h"
+#include "runtime/reference/interpreter.h"
+
+#include <catch2/catch.hpp>
+
+#include <random>
+
+using namespace hone;
+using hone::runtime::cpu::CpuExecutor;
+using test::GraphBuilder;
+
+namespace {
+
+int pick(std::mt19937& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+
+ir::Tensor random_q(std::mt19937& rng, ir::DType dt, const ir::Shape& shape) {
+  ir::Tensor t = ir::Tensor::zeros(dt, shape);
+  auto* b = static_cast<uint8_t*>(t.raw());
+  for (size_t i = 0; i < t.nbytes(); ++i) b[i] = static_cast<uint8_t>(pick(rng, 0, 255));
+  return t;
+}
+
+ir::Tensor q_scalar(ir::DType dt, int v) {
+  return dt == ir::DType::Int8 ? ir::Tensor::scalar<int8_t>(static_cast<int8_t>(v))
+                               : ir::Tensor::scalar<uint8_t>(static_cast<uint8_t>(v));
+}
+
+std::vector<std::string> kernels_of(const CpuExecutor& cpu) {
+  std::vector<std::string> k;
+  const auto d = cpu.describe();
+  for (const auto& s : d["steps"]) k.push_back(s["kernel"]);
+  return k;
+}
+
+void require_bytes_equal(const ir::Tensor& a, const ir::Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  REQUIRE(a.dtype() == b.dtype());
+  const auto* x = static_cast<const uint8_t*>(a.raw());
+  const auto* y = static_cast<const uint8_t*>(b.raw());
+  for (size_t i = 0; i < a.nbytes(); ++i) {
+    if (x[i] != y[i]) FAIL("byte " << i << ": cpu " << int(x[i]) << ", reference " << int(y[i]));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("cpu int8: QLinearConv is bit-exact with the reference", "[cpu_runtime][int8]") {
+  std::mt19937 rng(42);
+  int made = 0;
+  for (int seed = 0; made < 80; ++seed) {
+    const int kind = seed % 3;  // dense, grouped, depthwise
+    const int64_t groups = kind == 0 ? 1 : kind == 1 ? 2 : pick(rng, 2, 8);
+    const int64_t cg = kind == 2 ? 1 : pick(rng, 1, 9);
+    const int64_t C = groups * cg, M = groups * (kind == 2 ? 1 : pick(rng, 1, 7));
+    const int64_t H = pick(rng, 1, 9), W = pick(rng, 1, 9), kh = pick(rng, 1, 3), kw = pick(rng, 1, 3);
+    const int64_t s = pick(rng, 1, 2), dil = pick(rng, 1, 2);
+    const std::vector<int64_t> pads{pick(rng, 0, 1), pick(rng, 0, 1), pick(rng, 0, 1), pick(rng, 0, 1)};
+    if (H + pads[0] + pads[2] < (kh - 1) * dil + 1 || W + pads[1] + pads[3] < (kw - 1) * dil + 1) continue;
+    ++made;
+    const ir::DType xt = seed % 2 ? ir::DType::UInt8 : ir::DType::Int8;
+    const ir::DType yt = seed % 4 < 2 ? ir::DType::Int8 : ir::DType::UInt8;
+    const int x_zp = xt == ir::DType::UInt8 ? pick(rng, 0, 255) : pick(rng, -128, 127);
+    const int y_zp = yt == ir::DType::UInt8 ? pick(rng, 0, 255) : pick(rng, -128, 127);
+    // Small output scales saturate often; large ones round many values to the zero point.
+    const float y_scale = seed % 5 == 0 ? 0.01f : std::uniform_real_distribution<float>(0.05f, 2.0f)(rng);
+    std::vector<float> w_scale(static_cast<size_t>(M));
+    for (float& v : w_scale) v = std::uniform_real_distribution<float>(0.001f, 0.02f)(rng);
+    std::vector<int32_t> bias(static_cast<size_t>(M));
+    for (int32_t& v : bias) v = pick(rng, -5000, 5000);
+    GraphBuilder b(static_cast<uint32_t>(seed));
+    b.input("x", {1, C, H, W}, xt);
+    std::vector<std::string> in{"x",
+                                b.init("xs", ir::Tensor::scalar<float>(0.02f)),
+                                b.init("xz", q_scalar(xt, x_zp)),
+                                b.init("w", random_q(rng, ir::DType::Int8, {M, cg, kh, kw})),
+                                b.init("ws", seed % 3 ? ir::Tensor::from_vector<float>({M}, w_scale) : ir::Tensor::scalar<float>(w_scale[0])),
+                                b.init("wz", seed % 3 ? ir::Tensor::zeros(ir::DType::Int8, {M}) : q_scalar(ir::DType::Int8, 0)),
+                                b.init("ys", ir::Tensor::scalar<float>(y_scale)),
+                                b.init("yz", q_scalar(yt, y_zp))};
+    if (seed % 4 != 3) in.push_back(b.init("bias", ir::Tensor::from_vector<int32_t>({M}, bias)));
+    b.node("QLinearConv", in, {"y"},
+           {{"group", ir::Attribute::of_int(groups)},
+            {"strides", ir::Attribute::of_ints({s, s})},
+            {"dilations", ir::Attribute::of_ints({dil, dil})},
+            {"pads", ir::Attribute::of_ints(pads)}});
+    b.output("y");
+    const ir::Model m = b.build();
+    const ir::Tensor x = random_q(rng, xt, {1, C, H, W});
+    INFO(fmt::format("seed {}: C{} M{} g{} {}x{} k{}x{} s{} d{} pads {} x {} zp {} y {} zp {} scale {}", seed, C, M, groups, H, W,
+                     kh, kw, s, dil, fmt::join(pads, ","), ir::dtype_name(xt), x_zp, ir::dtype_name(yt), y_zp, y_scale));
+    const auto want = runtime::ReferenceInterpreter(m.graph).run({&x, 1});
+    for (const int threads : {1, 2}) {
+      CpuExecutor cpu(m.graph, {.threads = threads});
+      const auto got = cpu.run({&x, 1});
+      const auto k = kernels_of(cpu);
+      REQUIRE(std::count(k.begin(), k.end(), "onednn:qconv") == 1);
+      require_bytes_equal(got[0], want[0]);
+    }
+  }
+}
+
+namespace {
+
+// x (float) -> Q -> DQ -> op(DQ(W_q), DQ(B_q)) [-> Relu] -> Q -> y (uint8), as quantize_static writes it.
+ir::Model qdq_graph(const std::string& op, bool relu, std::mt19937& rng) {
+  GraphBuilder b(5);
+  const bool conv = op == "Conv";
+  const ir::Shape x_shape = conv ? ir::Shape{1, 4, 6, 6} : ir::Shape{3, 12};
+  const int64_t M = conv ? 6 : 5, K = conv ? 4 * 3 * 3 : 12;
+  b.input("x", x_shape);
+  const float xs = 0.03f;
+  b.node("QuantizeLinear", {"x", b.init("xs", ir::Tensor::scalar<float>(xs)), b.init("xz", ir::Tensor::scalar<uint8_t>(120))}, {"xq"});
+  b.node("DequantizeLinear", {"xq", "xs", "xz"}, {"xd"});
+  std::vector<float> ws(static_cast<size_t>(M));
+  for (float& v : ws) v = std::uniform_real_distribution<float>(0.002f, 0.01f)(rng);
+  const ir::Shape w_shape = conv ? ir::Shape{M, 4, 3, 3} : op == "Gemm" ? ir::Shape{M, K} : ir::Shape{K, M};
+  b.init("wq", random_q(rng, ir::DType::Int8, w_shape));
+  b.init("ws", ir::Tensor::from_vector<float>({M}, ws));
+  b.node("DequantizeLinear", {"wq", "ws"}, {"wd"}, {{"axis", ir::Attribute::of_int(op == "MatMul" ? 1 : 0)}});
+  std::vector<std::string> in{"xd", "wd"};
+  if (op != "MatMul") {
+    std::vector<float> bs(static_cast<size_t>(M));
+    std::vector<int32_t> bq(static_cast<size_t>(M));
+    for (size_t m = 0; m < bs.size(); ++m) {
+      bs[m] = xs * ws[m];
+      bq[m] = pick(rng, -3000, 3000);
+    }
+    b.init("bq", ir::Tensor::from_vector<int32_t>({M}, bq));
+    b.init("bs", ir::Tensor::from_vector<float>({M}, bs));
+    b.node("DequantizeLinear", {"bq", "bs"}, {"bd"}, {{"axis", ir::Attribute::of_int(0)}});
+    in.push_back("bd");
+  }
+  std::map<std::string, ir::Attribute> attrs;
+  if (conv) attrs["pads"] = ir::Attribute::of_ints({1, 1, 1, 1});
+  if (op == "Gemm") attrs["transB"] = ir::Attribute::of_int(1);
+  b.node(op, in, {"o"}, attrs);
+  if (relu) b.node("Relu", {"o"}, {"r"});
+  b.node("QuantizeLinear", {relu ? "r" : "o", b.init("ys", ir::Tensor::scalar<float>(0.05f)),
+                            b.init("yz", ir::Tensor::scalar<uint8_t>(relu ? 0 : 128))},
+         {"y"});
+  b.output("y");
+  return b.build();
+}
+
+}  // namespace
+
+TEST_CASE("cpu int8: QDQ Conv / Gemm / MatMul run on the integer kernel, bit-exact with the rewritten graph",
+          "[cpu_runtime][int8]") {
+  std::mt19937 rng(8);
+  for (const char* op : {"Conv", "Gemm", "MatMul"}) {
+    for (const bool relu : {false, true}) {
+      INFO(op << (relu ? " + Relu" : ""));
+      const ir::Model m = qdq_graph(op, relu, rng);
+      ir::Graph rewritten = m.graph;
+      REQUIRE(passes::fuse_qdq_to_qlinear(rewritten) == 1);
+      for (const auto& n : rewritten.nodes) CHECK(n->op_type != "DequantizeLinear");  // the weights' DQ are gone
+      std::uniform_real_distribution<float> u(-3.f, 3.f);
+      const ir::Shape shape = std::string(op) == "Conv" ? ir::Shape{1, 4, 6, 6} : ir::Shape{3, 12};
+      ir::Tensor x = ir::Tensor::zeros(ir::DType::Float32, shape);
+      for (float& v : x.span<float>()) v = u(rng);
+      CpuExecutor cpu(m.graph, {.threads = 1});
+      const auto got = cpu.run({&x, 1});
+      const auto k = kernels_of(cpu);
+      REQUIRE(std::count(k.begin(), k.end(), "onednn:qconv") == 1);
+      require_bytes_equal(got[0], runtime::ReferenceInterpreter(rewritten).run({&x, 1})[0]);
+      // The float QDQ graph rounds once, after a float sum: at most one step apart.
+      const auto qdq = runtime::ReferenceInterpreter(m.graph).run({&x, 1})[0];
+      const auto a = got[0].span<uint8_t>(), b = qdq.span<uint8_t>();
+      int differ = 0;
+      for (size_t i = 0; i < a.size(); ++i) {
+        REQUIRE(std::abs(int(a[i]) - int(b[i])) <= 1);
+        differ += a[i] != b[i];
+      }
+      CHECK(differ <= static_cast<int>(a.size() / 20));
+    }
+  }
+}
+
+TEST_CASE("cpu int8: patterns the integer kernel cannot take stay in float", "[cpu_runtime][int8]") {
+  std::mt19937 rng(9);
+  // An activation that saturation does not imply (Relu, but y's zero point is not at the bottom).
+  ir::Model m = qdq_graph("Conv", true, rng);
+  m.graph.initializers["yz"] = ir::Tensor::scalar<uint8_t>(128);
+  ir::Graph g = m.graph;
+  CHECK(passes::fuse_qdq_to_qlinear(g) == 0);
+  // A bias whose scale is not s_x * s_w.
+  ir::Model m2 = qdq_graph("Gemm", false, rng);
+  m2.graph.initializers["bs"].span<float>()[0] *= 2.0f;
+  ir::Graph g2 = m2.graph;
+  CHECK(passes::fuse_qdq_to_qlinear(g2) == 0);
+  // Both still run on the cpu runtime (float kernels), equal to the reference.
+  for (const ir::Model* model : {&m, &m2}) {
+    const ir::Shape shape = model == &m ? ir::Shape{1, 4, 6, 6} : ir::Shape{3, 12};
+    ir::Tensor x = ir::Tensor::zeros(ir::DType::Float32, shape);
+    std::uniform_real_distribution<float> u(-3.f, 3.f);
+    for (float& v : x.span<float>()) v = u(rng);
+    CpuExecutor cpu(model->graph, {.threads = 1});
+    const auto got = cpu.run({&x, 1})[0];
+    const auto want = runtime::ReferenceInterpreter(model->graph).run({&x, 1})[0];
+    const auto a = got.span<uint8_t>(), b = want.span<uint8_t>();
+    for (size_t i = 0; i < a.size(); ++i) REQUIRE(std::abs(int(a[i]) - int(b[i])) <= 1);
+  }
+}
