@@ -100,7 +100,7 @@ TEST_CASE("cpu differential: convolutions (shapes, strides, pads, dilations, gro
     std::vector<std::string> in{"x", b.random_init("w", {M, cg, kh, kw})};
     if (seed % 2) in.push_back(b.random_init("bias", {M}));
     b.node("Conv", in, {"c"}, attrs);
-    std::string y = "c";
+    const char* y = "c";
     const int after = seed % 5;  // none, BN, BN + Relu, Relu, Clip
     if (after == 1 || after == 2) {
       b.node("BatchNormalization",
@@ -178,11 +178,8 @@ TEST_CASE("cpu differential: elementwise ops broadcast in both layouts", "[cpu_r
       for (const bool after_conv : {false, true}) {
         GraphBuilder b(3);
         b.input("x", {2, 4, 5, 6});
-        std::string a = "x";
-        if (after_conv) {  // the left operand stored Nhwc
-          b.node("Conv", {"x", b.random_init("w", {4, 4, 1, 1})}, {"c"});
-          a = "c";
-        }
+        if (after_conv) b.node("Conv", {"x", b.random_init("w", {4, 4, 1, 1})}, {"c"});  // the left operand stored Nhwc
+        const char* a = after_conv ? "c" : "x";
         const std::string c = b.init("k", b.random(other, 0.5f, 1.5f));  // away from 0 for Div
         b.node(op, {a, c}, {"e"});
         b.node("Relu", {"e"}, {"y"});
@@ -247,5 +244,40 @@ TEST_CASE("cpu differential: Concat in Nhwc and Nchw", "[cpu_runtime][differenti
     b.node("Concat", axis == 1 ? in : std::vector<std::string>{"c2", "x"}, {"y"}, {{"axis", ir::Attribute::of_int(axis)}});
     b.output("y");
     require_matches_reference(b.build(), {random_tensor(rng, {1, 3, 4, 5})}, "concat", fmt::format("Concat axis {}", axis));
+  }
+}
+
+TEST_CASE("cpu differential: sparse convolutions (unstructured, 2:4-like, blocked reductions)", "[cpu_runtime][differential]") {
+  std::mt19937 rng(12);
+  struct Case {
+    int64_t n, c, h, w, m, k, s, d, pad;
+    double sparsity;
+    bool bn_relu;
+  };
+  // The last two have reductions (C * kh * kw) above 1024 rows: the blocked path.
+  for (const Case& k : {Case{1, 8, 9, 11, 5, 3, 1, 1, 1, 0.8, false}, Case{2, 6, 12, 7, 9, 3, 2, 1, 0, 0.9, true},
+                        Case{1, 16, 8, 8, 7, 1, 1, 1, 0, 0.85, true}, Case{1, 5, 10, 10, 4, 3, 1, 2, 2, 0.95, false},
+                        Case{1, 3, 20, 20, 70, 5, 1, 1, 2, 0.85, true}, Case{1, 128, 5, 5, 6, 3, 1, 1, 1, 0.8, false},
+                        Case{1, 150, 4, 6, 3, 3, 2, 1, 1, 0.9, true}}) {
+    GraphBuilder b(17);
+    b.input("x", {k.n, k.c, k.h, k.w});
+    ir::Tensor w = b.random({k.m, k.c, k.k, k.k});
+    std::bernoulli_distribution zero(k.sparsity);
+    for (float& v : w.span<float>()) v = zero(rng) ? 0.0f : v;
+    b.node("Conv", {"x", b.init("w", std::move(w)), b.random_init("bias", {k.m})}, {"c"},
+           {{"strides", ir::Attribute::of_ints({k.s, k.s})},
+            {"dilations", ir::Attribute::of_ints({k.d, k.d})},
+            {"pads", ir::Attribute::of_ints({k.pad, k.pad, k.pad, k.pad})}});
+    if (k.bn_relu) {
+      b.node("BatchNormalization",
+             {"c", b.random_init("s", {k.m}, 0.5f, 1.5f), b.random_init("bb", {k.m}), b.random_init("mu", {k.m}),
+              b.random_init("var", {k.m}, 0.2f, 2.0f)},
+             {"bn"});
+      b.node("Relu", {"bn"}, {"r"});
+    }
+    b.output(k.bn_relu ? "r" : "c");
+    require_matches_reference(b.build(), {random_tensor(rng, {k.n, k.c, k.h, k.w})}, "sparse:conv",
+                              fmt::format("sparse conv N{} C{} {}x{} M{} k{} s{} d{} pad{} sparsity {}", k.n, k.c, k.h, k.w,
+                                          k.m, k.k, k.s, k.d, k.pad, k.sparsity));
   }
 }

@@ -23,18 +23,20 @@ class CopyKernel final : public Kernel {
   size_t bytes_;
 };
 
-// [n][a][b] -> [n][b][a] for each of n images, in tiles that stay in L1.
+// [n][a][b] -> [n][b][a] for each of n images, in 8x8 blocks whose rows are written whole.
 template <typename T>
 void transpose_planes(const T* src, T* dst, size_t n, size_t a, size_t b) {
-  constexpr size_t kTile = 32;
+  constexpr size_t kBlock = 8;
   for (size_t i = 0; i < n; ++i, src += a * b, dst += a * b) {
-    for (size_t a0 = 0; a0 < a; a0 += kTile) {
-      for (size_t b0 = 0; b0 < b; b0 += kTile) {
-        const size_t a1 = std::min(a, a0 + kTile), b1 = std::min(b, b0 + kTile);
-        for (size_t y = a0; y < a1; ++y) {
-          for (size_t x = b0; x < b1; ++x) dst[x * a + y] = src[y * b + x];
-        }
+    size_t y0 = 0;
+    for (; y0 + kBlock <= a; y0 += kBlock) {
+      for (size_t x = 0; x < b; ++x) {
+        T* d = dst + x * a + y0;
+        for (size_t y = 0; y < kBlock; ++y) d[y] = src[(y0 + y) * b + x];
       }
+    }
+    for (; y0 < a; ++y0) {
+      for (size_t x = 0; x < b; ++x) dst[x * a + y0] = src[y0 * b + x];
     }
   }
 }

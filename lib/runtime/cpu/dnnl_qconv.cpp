@@ -23,6 +23,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
+
+#include <immintrin.h>
 
 namespace hone::runtime::cpu {
 
@@ -54,42 +57,73 @@ int32_t zero_point(const NodeDesc& d, size_t i) {
   return t.dtype() == ir::DType::Int8 ? t.data<int8_t>()[0] : t.data<uint8_t>()[0];
 }
 
-// The vectorisable half of requantisation: q[c] = clamp(round_half_even(acc[c] * m[c]), lo, hi)
-// with the product exact in double (|acc| < 2^29). nearbyint rounds half to even in the default
-// rounding mode, which hone never changes; unlike roundeven, GCC vectorises it.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void scale_round(const int32_t* __restrict acc,
-                                                                              const double* __restrict m,
-                                                                              int32_t* __restrict q, size_t n,
-                                                                              double lo, double hi) {
-  for (size_t c = 0; c < n; ++c) {
-    double v = __builtin_nearbyint(static_cast<double>(acc[c]) * m[c]);
-    v = v < lo ? lo : v;
-    v = v > hi ? hi : v;
-    q[c] = static_cast<int32_t>(v);
+// y = saturate(round_half_even(acc * M[c]) + zp) over [pixels][channels] int32. The product
+// is exact in double while |acc| < 2^29 (M has a 24-bit significand); a pixel with a larger
+// accumulator takes the reference's int64 path.
+template <typename Q>
+void requantize_portable(const int32_t* acc, Q* y, size_t pixels, size_t channels, const double* multiplier,
+                         const float* multiplier_f, int32_t zp, quant::QRange r) {
+  const double lo = r.lo - zp, hi = r.hi - zp;
+  for (size_t p = 0; p < pixels; ++p, acc += channels, y += channels) {
+    for (size_t c = 0; c < channels; ++c) {
+      if (acc[c] >= (1 << 29) || acc[c] <= -(1 << 29)) {
+        y[c] = static_cast<Q>(quant::requantize(acc[c], multiplier_f[c], zp, r));
+        continue;
+      }
+      // nearbyint rounds half to even in the default rounding mode, which hone never changes.
+      const double v = std::clamp(std::nearbyint(static_cast<double>(acc[c]) * multiplier[c]), lo, hi);
+      y[c] = static_cast<Q>(static_cast<int32_t>(v) + zp);
+    }
   }
 }
 
+// GCC 12 reports the intrinsics' deliberately undefined pass-through operands as uninitialised.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// The same with AVX-512: 16 channels per step, rounding by vrndscalepd (half to even, whatever
+// the rounding mode), saturating narrow to 8 bits.
 template <typename Q>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void narrow(const int32_t* __restrict q, Q* __restrict y,
-                                                                         size_t n, int32_t zp) {
-  for (size_t c = 0; c < n; ++c) y[c] = static_cast<Q>(q[c] + zp);
+__attribute__((target("avx512f"))) void requantize_avx512(const int32_t* acc, Q* y, size_t pixels, size_t channels,
+                                                          const double* multiplier, const float* multiplier_f,
+                                                          int32_t zp, quant::QRange r) {
+  const __m512d lo = _mm512_set1_pd(r.lo - zp), hi = _mm512_set1_pd(r.hi - zp);
+  const __m512i zpv = _mm512_set1_epi32(zp);
+  const __m512i limit = _mm512_set1_epi32(1 << 29);
+  const size_t full = channels / 16 * 16;
+  for (size_t p = 0; p < pixels; ++p, acc += channels, y += channels) {
+    size_t c = 0;
+    for (; c < full; c += 16) {
+      const __m512i a = _mm512_loadu_si512(acc + c);
+      if (_mm512_cmpge_epu32_mask(_mm512_abs_epi32(a), limit)) {
+        for (size_t k = c; k < c + 16; ++k) y[k] = static_cast<Q>(quant::requantize(acc[k], multiplier_f[k], zp, r));
+        continue;
+      }
+      __m512d v0 = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(a)), _mm512_loadu_pd(multiplier + c));
+      __m512d v1 = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(a, 1)), _mm512_loadu_pd(multiplier + c + 8));
+      v0 = _mm512_min_pd(_mm512_max_pd(_mm512_roundscale_pd(v0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), lo), hi);
+      v1 = _mm512_min_pd(_mm512_max_pd(_mm512_roundscale_pd(v1, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), lo), hi);
+      const __m512i q = _mm512_add_epi32(
+          _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtpd_epi32(v0)), _mm512_cvtpd_epi32(v1), 1), zpv);
+      if constexpr (std::is_same_v<Q, int8_t>) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y + c), _mm512_cvtsepi32_epi8(q));
+      } else {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y + c), _mm512_cvtusepi32_epi8(q));
+      }
+    }
+    if (c < channels) requantize_portable(acc + c, y + c, 1, channels - c, multiplier + c, multiplier_f + c, zp, r);
+  }
 }
 
-// y = saturate(round_half_even(acc * M[c]) + zp) over [pixels][channels] int32; `tmp` holds
-// one pixel's channels.
+#pragma GCC diagnostic pop
+
 template <typename Q>
 void requantize(const int32_t* acc, Q* y, size_t pixels, size_t channels, const double* multiplier,
-                const float* multiplier_f, int32_t zp, quant::QRange r, int32_t* tmp) {
-  const double lo = r.lo - zp, hi = r.hi - zp;
-  for (size_t p = 0; p < pixels; ++p, acc += channels, y += channels) {
-    int32_t big = 0;
-    for (size_t c = 0; c < channels; ++c) big |= (acc[c] >= (1 << 29)) | (acc[c] <= -(1 << 29));
-    if (big) {
-      for (size_t c = 0; c < channels; ++c) y[c] = static_cast<Q>(quant::requantize(acc[c], multiplier_f[c], zp, r));
-      continue;
-    }
-    scale_round(acc, multiplier, tmp, channels, lo, hi);
-    narrow(tmp, y, channels, zp);
+                const float* multiplier_f, int32_t zp, quant::QRange r) {
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (avx512) {
+    requantize_avx512(acc, y, pixels, channels, multiplier, multiplier_f, zp, r);
+  } else {
+    requantize_portable(acc, y, pixels, channels, multiplier, multiplier_f, zp, r);
   }
 }
 
@@ -111,7 +145,6 @@ class QConvKernel final : public Kernel {
         channels_(channels),
         threads_(threads) {
     for (float m : multipliers_f_) multipliers_.push_back(static_cast<double>(m));
-    tmp_.resize(channels_);
     src_ = dnnl::memory(src_md, cpu_engine(), DNNL_MEMORY_NONE);
     dst_ = dnnl::memory(dst_md, cpu_engine(), acc_.data());
     scratch_mem_ = dnnl::memory(scratch_md, cpu_engine(), scratch_.data());
@@ -130,10 +163,10 @@ class QConvKernel final : public Kernel {
     const quant::QRange r = quant::qrange(y_type_);
     if (y_type_ == ir::DType::Int8) {
       requantize(acc_.data(), static_cast<int8_t*>(ptrs[out[0]]), pixels_, channels_, multipliers_.data(),
-                 multipliers_f_.data(), y_zp_, r, tmp_.data());
+                 multipliers_f_.data(), y_zp_, r);
     } else {
       requantize(acc_.data(), static_cast<uint8_t*>(ptrs[out[0]]), pixels_, channels_, multipliers_.data(),
-                 multipliers_f_.data(), y_zp_, r, tmp_.data());
+                 multipliers_f_.data(), y_zp_, r);
     }
   }
   std::string name() const override { return "onednn:qconv"; }
@@ -148,7 +181,6 @@ class QConvKernel final : public Kernel {
   std::vector<dnnl_exec_arg_t> args_;
   std::vector<float> multipliers_f_;
   std::vector<double> multipliers_;
-  std::vector<int32_t> tmp_;  // one pixel's requantised channels
   int32_t y_zp_;
   ir::DType y_type_;
   size_t pixels_, channels_;
@@ -211,6 +243,8 @@ std::unique_ptr<Kernel> make_qlinear_conv_kernel(const NodeDesc& d, const Contex
     const dnnl::memory::desc dst_md(dst_dims, dt::s32, tag::nhwc);
     const dnnl::memory::desc w_any(w_dims, dt::s8, tag::any);
     const dnnl::memory::desc b_md({M}, dt::s32, tag::x);
+    // oneDNN fixes a primitive's thread count when it is created (from OpenMP's setting then).
+    omp_set_num_threads(c.threads);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     if (x_zp != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {x_zp});

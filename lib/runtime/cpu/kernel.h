@@ -95,6 +95,7 @@ std::unique_ptr<Kernel> make_layout_kernel(const ValueDesc& v, Layout from, Layo
 // Fast kernels, tried in order; each returns nullptr when the node is outside its fast path.
 // They leave `in` / `out` to prepare and set input_layouts / output_layouts.
 std::unique_ptr<Kernel> make_data_movement_kernel(const NodeDesc& n, const Context& c);  // Reshape, Flatten, ...
+std::unique_ptr<Kernel> make_sparse_conv_kernel(const NodeDesc& n, const Context& c);     // Conv, mostly zero weights
 std::unique_ptr<Kernel> make_xnn_conv_kernel(const NodeDesc& n, const Context& c);        // Conv
 std::unique_ptr<Kernel> make_xnn_dense_kernel(const NodeDesc& n, const Context& c);       // Gemm, MatMul
 std::unique_ptr<Kernel> make_xnn_pool_kernel(const NodeDesc& n, const Context& c);        // MaxPool, AveragePool, GlobalAveragePool

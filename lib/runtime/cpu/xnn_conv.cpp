@@ -2,6 +2,7 @@
 // fused into the output clamp. Convolutions read and write Nhwc; weights are repacked from
 // ONNX's [M, C/g, kh, kw] to XNNPACK's [g][M/g][kh][kw][C/g] once, at prepare, and XNNPACK
 // packs them again into its microkernel layout when the operator is created.
+#include "runtime/cpu/conv_params.h"
 #include "runtime/cpu/xnnpack_util.h"
 #include "runtime/reference/kernel_util.h"
 
@@ -60,55 +61,73 @@ bool foldable_batch_norm(const ir::Node& node, const ir::Graph& graph) {
          batch_norm_params(node, graph, -1, p);
 }
 
-std::unique_ptr<Kernel> make_xnn_conv_kernel(const NodeDesc& d, const Context& c) {
+std::optional<ConvParams> float_conv_params(const NodeDesc& d, const Context& c) {
   const ir::Node& node = *d.node;
-  if (!onnx_op(node, "Conv") || !xnn::available() || d.inputs.size() < 2 || d.outputs.size() != 1) return nullptr;
+  if (!onnx_op(node, "Conv") || d.inputs.size() < 2 || d.outputs.size() != 1) return std::nullopt;
   const ValueDesc& x = d.inputs[0];
   const ValueDesc& w = d.inputs[1];
   const ValueDesc& y = d.outputs[0];
   if (!is_float(x) || !is_float(y) || !constant_floats(w) || x.shape.size() != 4 || w.shape.size() != 4 ||
       y.shape.size() != 4) {
-    return nullptr;
+    return std::nullopt;
   }
+  ConvParams p;
   const auto xd = xnn::dims4(x), yd = xnn::dims4(y);
+  p.n = xd.n, p.c = xd.c, p.h = xd.h, p.w = xd.w, p.oh = yd.h, p.ow = yd.w;
   const int64_t groups = node.attr_int("group", 1);
-  const auto M = static_cast<size_t>(w.shape[0]), Cg = static_cast<size_t>(w.shape[1]);
-  const auto kh = static_cast<size_t>(w.shape[2]), kw = static_cast<size_t>(w.shape[3]);
-  if (groups < 1 || M % static_cast<size_t>(groups) != 0 || Cg * static_cast<size_t>(groups) != xd.c || yd.c != M) {
-    return nullptr;
+  p.m = static_cast<size_t>(w.shape[0]), p.cg = static_cast<size_t>(w.shape[1]);
+  p.kh = static_cast<size_t>(w.shape[2]), p.kw = static_cast<size_t>(w.shape[3]);
+  if (groups < 1 || p.m % static_cast<size_t>(groups) != 0 || p.cg * static_cast<size_t>(groups) != xd.c || yd.c != p.m) {
+    return std::nullopt;
   }
+  p.groups = static_cast<size_t>(groups);
   const float* bias = nullptr;
-  if (!bias_values(d, 2, M, &bias)) return nullptr;
+  if (!bias_values(d, 2, p.m, &bias)) return std::nullopt;
+  p.geometry = reference::window_geometry(node, {x.shape[2], x.shape[3]}, {w.shape[2], w.shape[3]});
+  if (p.geometry.out_spatial != std::vector<int64_t>{y.shape[2], y.shape[3]}) return std::nullopt;
+  for (int64_t v : p.geometry.pads_begin) if (v < 0) return std::nullopt;
+  for (int64_t v : p.geometry.pads_end) if (v < 0) return std::nullopt;
+  p.bias.assign(p.m, 0.0f);
+  if (bias) p.bias.assign(bias, bias + p.m);
+  const float* src = constant_floats(w);
+  p.weights.assign(src, src + p.m * p.cg * p.kh * p.kw);
   // A folded BatchNormalization: y = (conv - mean) * scale / sqrt(var + eps) + B, per channel,
   // becomes weights * s and bias (b - mean) * s + B with s = scale / sqrt(var + eps).
-  std::vector<float> bn_scale, bn_bias;
   if (d.batch_norm) {
-    const float* p[4];  // scale, B, mean, var
-    if (!c.graph || !batch_norm_params(*d.batch_norm, *c.graph, static_cast<int64_t>(M), p)) return nullptr;
+    const float* bn[4];  // scale, B, mean, var
+    if (!c.graph || !batch_norm_params(*d.batch_norm, *c.graph, static_cast<int64_t>(p.m), bn)) return std::nullopt;
     const double eps = d.batch_norm->attr_float("epsilon", 1e-5f);
-    bn_scale.resize(M);
-    bn_bias.resize(M);
-    for (size_t m = 0; m < M; ++m) {
-      const double sc = static_cast<double>(p[0][m]) / std::sqrt(static_cast<double>(p[3][m]) + eps);
-      bn_scale[m] = static_cast<float>(sc);
-      bn_bias[m] = static_cast<float>(((bias ? bias[m] : 0.0) - p[2][m]) * sc + p[1][m]);
+    const size_t per = p.cg * p.kh * p.kw;
+    for (size_t m = 0; m < p.m; ++m) {
+      const double sc = static_cast<double>(bn[0][m]) / std::sqrt(static_cast<double>(bn[3][m]) + eps);
+      for (size_t i = 0; i < per; ++i) p.weights[m * per + i] = static_cast<float>(p.weights[m * per + i] * sc);
+      p.bias[m] = static_cast<float>((static_cast<double>(p.bias[m]) - bn[2][m]) * sc + bn[1][m]);
     }
-    bias = bn_bias.data();
   }
-  const auto g = reference::window_geometry(node, {x.shape[2], x.shape[3]}, {w.shape[2], w.shape[3]});
-  if (g.out_spatial != std::vector<int64_t>{y.shape[2], y.shape[3]}) return nullptr;
-  for (int64_t p : g.pads_begin) if (p < 0) return nullptr;
-  for (int64_t p : g.pads_end) if (p < 0) return nullptr;
+  for (float v : p.weights) p.zeros += v == 0.0f;
+  return p;
+}
 
+std::unique_ptr<Kernel> make_xnn_conv_kernel(const NodeDesc& d, const Context& c) {
+  if (!xnn::available()) return nullptr;
+  const auto params = float_conv_params(d, c);
+  if (!params) return nullptr;
+  const ir::Node& node = *d.node;
+  const ConvParams& p = *params;
+  const xnn::Nchw xd{p.n, p.c, p.h, p.w};
+  const size_t M = p.m, Cg = p.cg, kh = p.kh, kw = p.kw;
+  const auto& g = p.geometry;
+  const size_t groups = p.groups;
+  const float* bias = p.bias.data();
+  struct {
+    size_t h, w;
+  } yd{p.oh, p.ow};
   // [M][Cg][kh][kw] -> [M][kh][kw][Cg] (M is already group-major).
-  const float* src = constant_floats(w);
+  const float* src = p.weights.data();
   std::vector<float> packed(M * kh * kw * Cg);
   for (size_t m = 0; m < M; ++m) {
     for (size_t ci = 0; ci < Cg; ++ci) {
-      for (size_t i = 0; i < kh * kw; ++i) {
-        const float v = src[(m * Cg + ci) * kh * kw + i];
-        packed[(m * kh * kw + i) * Cg + ci] = bn_scale.empty() ? v : v * bn_scale[m];
-      }
+      for (size_t i = 0; i < kh * kw; ++i) packed[(m * kh * kw + i) * Cg + ci] = src[(m * Cg + ci) * kh * kw + i];
     }
   }
   const auto G = static_cast<uint32_t>(groups);

@@ -76,9 +76,14 @@ std::unique_ptr<Kernel> make_xnn_elementwise_kernel(const NodeDesc& d, const Con
     if (d.inputs.size() != 2 || !xnn::is_float(d.inputs[0]) || !xnn::is_float(d.inputs[1])) return nullptr;
     const size_t rank = y.shape.size();
     if (rank > XNN_MAX_TENSOR_DIMS || d.inputs[0].shape.size() > rank || d.inputs[1].shape.size() > rank) return nullptr;
-    // Nhwc when an input is stored so; every input must then be readable as Nhwc.
-    bool nhwc = false;
-    for (const ValueDesc& v : d.inputs) nhwc = nhwc || (v.layout == Layout::Nhwc && !layout_free(v));
+    // Nhwc when every input whose layout matters is stored so (then nothing is converted);
+    // otherwise Nchw, converting the Nhwc ones (prepare reuses a conversion made earlier).
+    bool nhwc = false, nchw = false;
+    for (const ValueDesc& v : d.inputs) {
+      if (layout_free(v)) continue;
+      (v.layout == Layout::Nhwc ? nhwc : nchw) = true;
+    }
+    nhwc = nhwc && !nchw;
     Dims shape[2]{};
     for (int i = 0; i < 2; ++i) {
       const ValueDesc& v = d.inputs[static_cast<size_t>(i)];
