@@ -1,4 +1,4 @@
-// hone run PIPELINE.json [--target NAME] [--output-dir DIR] [--set k=v]... [-v|-q]
+// hone run PIPELINE.json [--target NAME] [--output-dir DIR] [--set k=v]... [--profile] [-v|-q]
 // Runs a pipeline and writes one measurements JSON per target (docs/pipeline.md).
 #include "commands.h"
 
@@ -19,6 +19,7 @@ CommandFn add_run_command(CLI::App& sub) {
     std::string target;
     std::string output_dir;
     std::vector<std::string> sets;
+    bool profile = false;
     bool verbose = false;
     bool quiet = false;
   };
@@ -28,12 +29,20 @@ CommandFn add_run_command(CLI::App& sub) {
   sub.add_option("--output-dir", opt->output_dir, "Where measurements go (overrides measurements.output_dir)");
   sub.add_option("--set", opt->sets, "Override a pipeline value: KEY.PATH=VALUE, e.g. dataset.parameters.limit=500")
       ->allow_extra_args(false)->take_all();
+  sub.add_flag("--profile", opt->profile,
+               "Time every kernel (runtimes with a 'profile' parameter, such as cpu): the measurements gain a "
+               "per-layer profile and the report a per-layer time chart");
   auto* v = sub.add_flag("-v,--verbose", opt->verbose, "Debug logging");
   sub.add_flag("-q,--quiet", opt->quiet, "Print only the final summary table")->excludes(v);
   return [opt] {
     if (opt->quiet) spdlog::set_level(spdlog::level::warn);
     if (opt->verbose) spdlog::set_level(spdlog::level::debug);
-    const pipeline::PipelineConfig cfg = pipeline::load_pipeline(opt->pipeline, opt->sets);
+    pipeline::PipelineConfig cfg = pipeline::load_pipeline(opt->pipeline, opt->sets);
+    if (opt->profile) {
+      for (auto& t : cfg.targets) {
+        if (t.runtime.registration && t.runtime.registration->spec.param("profile")) t.runtime.params["profile"] = true;
+      }
+    }
     pipeline::RunOptions ro;
     ro.only_target = opt->target;
     ro.output_dir = opt->output_dir;

@@ -32,8 +32,8 @@ json run_example(const std::string& name, int64_t limit, const std::vector<std::
   const auto r = run_hone(args);
   INFO(name << ": " << r.err);
   REQUIRE(r.exit_code == 0);
-  json m = json::parse(slurp(dir / "host-reference.measurements.json"));
-  m["artifact"] = (dir / "host-reference" / "model.onnx").string();
+  json m = json::parse(slurp(dir / "host-cpu.measurements.json"));
+  m["artifact"] = (dir / "host-cpu" / "model.onnx").string();
   return m;
 }
 

@@ -161,11 +161,15 @@ TEST_CASE("fmnist_cnn on the full test split matches its sidecar accuracy", "[cl
                           " --output-dir " + quote(dir / "out"));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  const json m = json::parse(slurp(dir / "out" / "host-reference.measurements.json"));
+  const json m = json::parse(slurp(dir / "out" / "host-cpu.measurements.json"));
   CHECK(m["quality"]["samples"] == 10000);
   const double top1 = m["quality"]["top1"];
   CHECK(top1 >= 0.90);
   CHECK(std::abs(top1 - sidecar) <= 0.001 + 1e-12);
+  // The stage times split evaluation into inference calls and hone's own overhead.
+  const json& st = m["resources"]["stage_seconds"];
+  CHECK(st["evaluate_inference"].get<double>() > 0);
+  CHECK(st["evaluate_inference"].get<double>() <= st["evaluate"].get<double>());
 }
 
 TEST_CASE("hone run with set overrides, one target, several targets", "[cli][pipeline]") {
@@ -192,6 +196,36 @@ TEST_CASE("hone run with set overrides, one target, several targets", "[cli][pip
   CHECK_FALSE(fs::exists(dir / "o2" / "a.measurements.json"));
 }
 
+TEST_CASE("hone run --profile: a per-layer profile from the cpu runtime", "[cli][pipeline]") {
+  INFO("needs Debian's dataset-fashion-mnist (scripts/bootstrap installs it)");
+  REQUIRE(fs::exists(kFmnist));
+  const fs::path dir = scratch("profile");
+  const auto r = run_hone("run " + quote(kSource / "pipelines/fashion-mnist.json") +
+                          " -q --profile --set dataset.parameters.limit=40 --output-dir " + quote(dir / "o"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json m = json::parse(slurp(dir / "o" / "host-cpu.measurements.json"));
+  CHECK(m["target"]["runtime"]["profile"] == true);
+  const json& layers = m["profile"]["layers"];
+  REQUIRE(layers.size() >= 8);
+  double share = 0;
+  int64_t macs = 0;
+  for (const auto& l : layers) {
+    CHECK(l["calls"] == 10 + 40);  // warm-up runs and samples
+    CHECK_FALSE(l["kernel"].get<std::string>().empty());
+    share += l["share"].get<double>();
+    macs += l["macs"].get<int64_t>();
+  }
+  CHECK(share == Approx(1.0));
+  CHECK(macs == m["size"]["macs"].get<int64_t>());  // the profile covers every MAC of the model
+  CHECK(layers[0]["op_type"] == "Conv+Relu");        // batch norm folded by the pipeline, Relu fused
+  CHECK(layers[0]["kernel"] == "xnnpack:conv");
+  // Without --profile there is no profile.
+  REQUIRE(run_hone("run " + quote(kSource / "pipelines/fashion-mnist.json") +
+                   " -q --set dataset.parameters.limit=5 --output-dir " + quote(dir / "p")).exit_code == 0);
+  CHECK_FALSE(json::parse(slurp(dir / "p" / "host-cpu.measurements.json")).contains("profile"));
+}
+
 TEST_CASE("latency-only pipeline on random inputs", "[cli][pipeline]") {
   const fs::path dir = scratch("random");
   const auto r = run_hone("run " + quote(kSource / "pipelines/latency-random.json") +
@@ -199,7 +233,7 @@ TEST_CASE("latency-only pipeline on random inputs", "[cli][pipeline]") {
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("n/a") != std::string::npos);
-  const json m = json::parse(slurp(dir / "o" / "host-reference.measurements.json"));
+  const json m = json::parse(slurp(dir / "o" / "host-cpu.measurements.json"));
   CHECK(m["quality"]["available"] == false);
   CHECK(m["latency"]["count"] == 60);  // 20 samples x repeat 3
 }

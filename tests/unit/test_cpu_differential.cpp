@@ -254,11 +254,11 @@ TEST_CASE("cpu differential: sparse convolutions (unstructured, 2:4-like, blocke
     double sparsity;
     bool bn_relu;
   };
-  // The last two have reductions (C * kh * kw) above 1024 rows: the blocked path.
-  for (const Case& k : {Case{1, 8, 9, 11, 5, 3, 1, 1, 1, 0.8, false}, Case{2, 6, 12, 7, 9, 3, 2, 1, 0, 0.9, true},
-                        Case{1, 16, 8, 8, 7, 1, 1, 1, 0, 0.85, true}, Case{1, 5, 10, 10, 4, 3, 1, 2, 2, 0.95, false},
-                        Case{1, 3, 20, 20, 70, 5, 1, 1, 2, 0.85, true}, Case{1, 128, 5, 5, 6, 3, 1, 1, 1, 0.8, false},
-                        Case{1, 150, 4, 6, 3, 3, 2, 1, 1, 0.9, true}}) {
+  // Each layer is large enough for the sparse kernel (>= 8 M MACs, a reduction of >= 128 rows,
+  // a kernel of more than one tap); the last two reduce over more than 1024 rows: the blocked path.
+  for (const Case& k : {Case{1, 32, 24, 24, 64, 3, 1, 1, 1, 0.8, false}, Case{2, 24, 40, 30, 160, 3, 2, 1, 0, 0.9, true},
+                        Case{1, 16, 30, 30, 80, 3, 1, 2, 2, 0.95, false}, Case{1, 8, 60, 60, 70, 5, 1, 1, 2, 0.85, true},
+                        Case{1, 128, 14, 14, 48, 3, 1, 1, 1, 0.8, false}, Case{1, 150, 10, 12, 200, 3, 2, 1, 1, 0.9, true}}) {
     GraphBuilder b(17);
     b.input("x", {k.n, k.c, k.h, k.w});
     ir::Tensor w = b.random({k.m, k.c, k.k, k.k});
@@ -279,5 +279,19 @@ TEST_CASE("cpu differential: sparse convolutions (unstructured, 2:4-like, blocke
     require_matches_reference(b.build(), {random_tensor(rng, {k.n, k.c, k.h, k.w})}, "sparse:conv",
                               fmt::format("sparse conv N{} C{} {}x{} M{} k{} s{} d{} pad{} sparsity {}", k.n, k.c, k.h, k.w,
                                           k.m, k.k, k.s, k.d, k.pad, k.sparsity));
+  }
+}
+
+TEST_CASE("cpu runtime: small or 1x1 sparse layers stay on the dense kernel", "[cpu_runtime][differential]") {
+  std::mt19937 rng(13);
+  for (const int64_t k : {1, 3}) {
+    GraphBuilder b(18);
+    b.input("x", {1, 16, 10, 10});
+    ir::Tensor w = b.random({32, 16, k, k});
+    std::bernoulli_distribution zero(0.9);
+    for (float& v : w.span<float>()) v = zero(rng) ? 0.0f : v;
+    b.node("Conv", {"x", b.init("w", std::move(w))}, {"y"}, {{"pads", ir::Attribute::of_ints({k / 2, k / 2, k / 2, k / 2})}});
+    b.output("y");
+    require_matches_reference(b.build(), {random_tensor(rng, {1, 16, 10, 10})}, "xnnpack:conv", fmt::format("{}x{}", k, k));
   }
 }

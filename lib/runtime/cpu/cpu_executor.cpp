@@ -498,7 +498,7 @@ nlohmann::json CpuExecutor::describe() const {
 
 nlohmann::json CpuExecutor::profile() const {
   nlohmann::json layers = nlohmann::json::array();
-  if (!plan_) return layers;
+  if (!plan_ || !options_.profile) return layers;
   double total = 0;
   for (const auto& s : plan_->steps) total += s.seconds;
   for (const auto& s : plan_->steps) {
