@@ -138,8 +138,8 @@ void CpuExecutor::fold_constant_nodes(bool dequantize) {
                                               "RandomUniformLike", "Multinomial", "Bernoulli", "If", "Loop", "Scan"};
   for (size_t i = 0; i < graph_.nodes.size();) {
     const ir::Node& node = *graph_.nodes[i];
-    bool fold = (node.domain.empty() || node.domain == "ai.onnx") && !kKeep.count(node.op_type) && !node.outputs.empty();
-    fold = fold || (dequantize && node.op_type == "DequantizeLinear" && (node.domain.empty() || node.domain == "ai.onnx"));
+    bool fold = onnx_domain(node) && !kKeep.count(node.op_type) && !node.outputs.empty();
+    fold = fold || (dequantize && onnx_op(node, "DequantizeLinear"));
     for (const auto& in : node.inputs) fold = fold && (in.empty() || graph_.is_initializer(in));
     for (const auto& out : node.outputs) fold = fold && !out.empty() && !outputs.count(out) && !graph_.is_initializer(out);
     for (const auto& [key, attr] : node.attrs) fold = fold && attr.kind != ir::Attribute::Kind::Graph;
@@ -181,19 +181,16 @@ std::vector<CpuExecutor::Group> CpuExecutor::fusion_groups() const {
     if (ins.empty() || ins[0] != n.outputs[0] || std::count(ins.begin(), ins.end(), n.outputs[0]) != 1) return -1;
     return static_cast<int>(c);
   };
-  auto onnx = [](const ir::Node& n, const char* op) {
-    return (n.domain.empty() || n.domain == "ai.onnx") && n.op_type == op;
-  };
   static const std::set<std::string> kClampable = {"Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div",
                                                    "MaxPool", "AveragePool", "GlobalAveragePool"};
   std::vector<Group> groups;
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     const ir::Node& head = *graph_.nodes[i];
-    if (!(head.domain.empty() || head.domain == "ai.onnx") || !kClampable.count(head.op_type)) continue;
+    if (!onnx_domain(head) || !kClampable.count(head.op_type)) continue;
     Group g{i, {}, nullptr, {}};
     size_t tail = i;
     int c = sole_consumer(tail);
-    if (c >= 0 && onnx(head, "Conv") && foldable_batch_norm(*graph_.nodes[static_cast<size_t>(c)], graph_)) {
+    if (c >= 0 && onnx_op(head, "Conv") && foldable_batch_norm(*graph_.nodes[static_cast<size_t>(c)], graph_)) {
       g.batch_norm = graph_.nodes[static_cast<size_t>(c)].get();
       g.fused.push_back(static_cast<size_t>(c));
       tail = static_cast<size_t>(c);

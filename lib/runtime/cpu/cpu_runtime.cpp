@@ -22,7 +22,7 @@ class CpuRuntime final : public RuntimeComponent {
   }
   nlohmann::json describe() const override {
     const int threads = options_.threads > 0 ? options_.threads : static_cast<int>(std::thread::hardware_concurrency());
-    return {{"name", "cpu"}, {"kernels", "fast kernels, reference fallback"}, {"threads", threads},
+    return {{"name", "cpu"}, {"kernels", "XNNPACK float, oneDNN int8, hone sparse, reference fallback"}, {"threads", threads},
             {"profile", options_.profile}};
   }
 

@@ -9,8 +9,6 @@ namespace hone::runtime::cpu {
 
 namespace {
 
-bool onnx_op(const ir::Node& node) { return node.domain.empty() || node.domain == "ai.onnx"; }
-
 class CopyKernel final : public Kernel {
  public:
   explicit CopyKernel(size_t bytes) : bytes_(bytes) {}
@@ -106,7 +104,7 @@ std::unique_ptr<Kernel> make_layout_kernel(const ValueDesc& v, Layout from, Layo
 std::unique_ptr<Kernel> make_data_movement_kernel(const NodeDesc& n, const Context&) {
   static const char* const kOps[] = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout"};
   const std::string& op = n.node->op_type;
-  if (!onnx_op(*n.node)) return nullptr;
+  if (!onnx_domain(*n.node)) return nullptr;
   if (std::find(std::begin(kOps), std::end(kOps), op) == std::end(kOps)) return nullptr;
   if (n.inputs.empty() || n.outputs.empty() || n.inputs[0].id < 0 || n.outputs[0].id < 0) return nullptr;
   // Dropout in inference is the identity, unless its mask is asked for.
@@ -134,7 +132,7 @@ std::unique_ptr<Kernel> make_data_movement_kernel(const NodeDesc& n, const Conte
 }
 
 std::unique_ptr<Kernel> make_concat_kernel(const NodeDesc& n, const Context&) {
-  if (!onnx_op(*n.node) || n.node->op_type != "Concat" || n.outputs.size() != 1 || n.inputs.empty()) return nullptr;
+  if (!onnx_domain(*n.node) || n.node->op_type != "Concat" || n.outputs.size() != 1 || n.inputs.empty()) return nullptr;
   const ValueDesc& y = n.outputs[0];
   const auto rank = static_cast<int64_t>(y.shape.size());
   int64_t axis = n.node->attr_int("axis", 0);

@@ -33,10 +33,6 @@ namespace {
 
 namespace quant = reference::quant;
 
-bool onnx_op(const ir::Node& node, const char* op) {
-  return (node.domain.empty() || node.domain == "ai.onnx") && node.op_type == op;
-}
-
 const dnnl::engine& cpu_engine() {
   static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;

@@ -39,6 +39,14 @@ struct ValueDesc {
 // True when both layouts of `v` are the same bytes: not 4-D, or C == 1, or H * W == 1.
 bool layout_free(const ValueDesc& v);
 
+// Helpers every factory uses.
+inline bool onnx_domain(const ir::Node& node) { return node.domain.empty() || node.domain == "ai.onnx"; }
+inline bool onnx_op(const ir::Node& node, const char* op) { return onnx_domain(node) && node.op_type == op; }
+// A float32 constant's data, or nullptr.
+inline const float* constant_floats(const ValueDesc& v) {
+  return v.constant && v.dtype == ir::DType::Float32 ? static_cast<const float*>(v.constant->raw()) : nullptr;
+}
+
 // An activation fused into the kernel that produces its input: the output is clamped to
 // [min, max] (Relu: [0, inf), Clip / ReLU6: [lo, hi]).
 struct Activation {

@@ -84,7 +84,7 @@ class QuantizeKernel final : public Kernel {
 std::unique_ptr<Kernel> make_quantize_kernel(const NodeDesc& d, const Context&) {
   const ir::Node& node = *d.node;
   const bool q = node.op_type == "QuantizeLinear", dq = node.op_type == "DequantizeLinear";
-  if ((!q && !dq) || !(node.domain.empty() || node.domain == "ai.onnx") || d.inputs.size() < 2 ||
+  if ((!q && !dq) || !onnx_domain(node) || d.inputs.size() < 2 ||
       d.outputs.size() != 1 || !d.fused.empty()) {
     return nullptr;
   }

@@ -4,7 +4,7 @@
 //
 // Layout: reads and writes Nchw, because the vectors run along output pixels. For a tile of
 // kTile consecutive output pixels and a block of reduction rows (k = (c, i, j): input channel
-// and kernel tap), X[k][pixel] is gathered into a buffer that stays in L2 (rows
+// and kernel tap), X[k][pixel] is gathered into a buffer that stays in cache (rows
 // of the input, shifted by the tap, are contiguous for stride 1); then every output channel adds
 // its nonzeros in that block:
 //   y[m][tile] (= b[m] before the first block) += sum_{(k, w) in row m, k in block} w * X[k][tile]
@@ -25,10 +25,11 @@ namespace hone::runtime::cpu {
 namespace {
 
 constexpr size_t kTile = 64;   // output pixels per tile: four AVX-512 vectors
-// Reduction rows per block: all of them up to kMaxRows (X tile up to 256 KB, in L2), else
-// blocks of kBlockRows (128 KB): stage 4 of ResNet-18 (K = 4608) runs 12 % faster so, while
-// splitting smaller reductions only adds accumulator traffic (measured).
-constexpr size_t kMaxRows = 1024, kBlockRows = 512;
+// Reduction rows per block: the gathered X block is kBlockRows x kTile floats (48 KB), near L1.
+// ResNet-18 at 80 % zeros (its 16 sparse layers have 576 to 4608 rows): blocks of 128 rows
+// 20.5 ms, 160: 20.1, 192: 19.6-19.9, 256: 20.0-20.8, 320: 20.7, 512: 22.0; one block up to
+// 1024 rows (X in L2) and 512-row blocks beyond: 22.0-22.4.
+constexpr size_t kBlockRows = 192;
 
 // The smallest fraction of zero weights for which the sparse kernel is chosen.
 const double kMinSparsity = [] {
@@ -36,14 +37,9 @@ const double kMinSparsity = [] {
   return e ? std::atof(e) : 0.7;
 }();
 
-// The shortest reduction (C * kh * kw) the sparse kernel takes.
-const size_t kSparseMinRows = [] {
-  const char* e = std::getenv("HONE_SPARSE_MIN_ROWS");
-  return static_cast<size_t>(e ? std::atol(e) : 128);
-}();
-
-// The smallest layer (MACs per image) the sparse kernel takes.
-constexpr size_t kSparseMinMacs = 8'000'000;
+// The smallest layer the sparse kernel takes: reduction length (C * kh * kw), input channels,
+// MACs per image.
+constexpr size_t kSparseMinRows = 128, kSparseMinChannels = 16, kSparseMinMacs = 8'000'000;
 
 using v16 = float __attribute__((vector_size(64)));
 
@@ -94,7 +90,7 @@ class SparseConvKernel final : public Kernel {
  public:
   SparseConvKernel(ConvParams p, Activation act, pthreadpool_t pool) : p_(std::move(p)), act_(act), pool_(pool) {
     const size_t k_count = p_.cg * p_.kh * p_.kw;
-    rows_ = k_count <= kMaxRows ? k_count : kBlockRows;
+    rows_ = std::min(k_count, kBlockRows);
     blocks_ = (k_count + rows_ - 1) / rows_;
     // CSR per (block, output channel); columns relative to the block's first row.
     for (size_t b = 0; b < blocks_; ++b) {
@@ -229,12 +225,17 @@ std::unique_ptr<Kernel> make_sparse_conv_kernel(const NodeDesc& d, const Context
   if (!p || p->groups != 1 || p->weights.empty()) return nullptr;
   const double sparsity = static_cast<double>(p->zeros) / static_cast<double>(p->weights.size());
   if (sparsity < kMinSparsity) return nullptr;
-  // 1x1 convolutions, short reductions and small layers lose to the dense kernel even at 80 %
-  // zeros: the gather, the partly filled pixel tiles and the layout conversions around an Nchw
-  // kernel in an Nhwc network cost more than the skipped multiplications (with every sparse
-  // layer taken, MobileNetV2 at 80 %: 8.8 ms against 7.2 dense; fmnist_cnn 0.134 against 0.110).
+  // 1x1 convolutions, short reductions, few input channels and small layers lose to the dense
+  // kernel even at 80 % zeros: the gather, the partly filled pixel tiles and the layout
+  // conversions around an Nchw kernel in an Nhwc network cost more than the skipped
+  // multiplications (with every sparse layer taken, MobileNetV2 at 80 %: 8.8 ms against 7.2
+  // dense; fmnist_cnn 0.134 against 0.110; ResNet-18's 3-channel 7x7 stem costs 0.46 ms more
+  // sparse than dense once its output's conversion is counted).
   const size_t rows = p->cg * p->kh * p->kw;
-  if (p->kh * p->kw < 2 || rows < kSparseMinRows || p->m * rows * p->oh * p->ow < kSparseMinMacs) return nullptr;
+  if (p->kh * p->kw < 2 || p->cg < kSparseMinChannels || rows < kSparseMinRows ||
+      p->m * rows * p->oh * p->ow < kSparseMinMacs) {
+    return nullptr;
+  }
 
   auto k = std::make_unique<SparseConvKernel>(std::move(*p), d.activation, c.threadpool);
   k->input_layouts.assign(d.inputs.size(), Layout::Nchw);

@@ -12,8 +12,6 @@ namespace hone::runtime::cpu {
 
 namespace {
 
-bool onnx_op(const ir::Node& node) { return node.domain.empty() || node.domain == "ai.onnx"; }
-
 // A scalar float constant input (Clip's min / max), or `def` when the input is absent.
 bool scalar_input(const ir::Graph& graph, const ir::Node& node, size_t i, float def, float* v) {
   *v = def;
@@ -29,7 +27,7 @@ using Dims = std::array<size_t, XNN_MAX_TENSOR_DIMS>;
 }  // namespace
 
 bool fusable_activation(const ir::Node& node, int64_t since_version, const ir::Graph& graph, Activation* act) {
-  if (!onnx_op(node) || node.outputs.size() != 1) return false;
+  if (!onnx_domain(node) || node.outputs.size() != 1) return false;
   if (node.op_type == "Relu") {
     *act = {0.0f, std::numeric_limits<float>::infinity()};
     return true;
@@ -50,7 +48,7 @@ bool fusable_activation(const ir::Node& node, int64_t since_version, const ir::G
 
 std::unique_ptr<Kernel> make_xnn_elementwise_kernel(const NodeDesc& d, const Context& c) {
   const ir::Node& node = *d.node;
-  if (!onnx_op(node) || !xnn::available() || d.outputs.size() != 1 || !xnn::is_float(d.outputs[0])) return nullptr;
+  if (!onnx_domain(node) || !xnn::available() || d.outputs.size() != 1 || !xnn::is_float(d.outputs[0])) return nullptr;
   const std::string& op_type = node.op_type;
   const ValueDesc& y = d.outputs[0];
   const auto count = static_cast<size_t>(ir::checked_numel(y.shape));

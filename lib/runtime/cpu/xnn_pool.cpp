@@ -8,16 +8,11 @@ namespace hone::runtime::cpu {
 
 namespace {
 
-bool onnx_op(const ir::Node& node, const char* op) {
-  return (node.domain.empty() || node.domain == "ai.onnx") && node.op_type == op;
-}
-
-std::unique_ptr<Kernel> nhwc_kernel(const char* name, xnn::Op op, xnn::Nchw xd, const Context& c, size_t inputs,
+std::unique_ptr<Kernel> nhwc_kernel(const char* name, xnn::Op op, const Context& c, size_t inputs,
                                     xnn::XnnKernel::Setup setup) {
   std::vector<xnn::Op> ops;
   ops.push_back(std::move(op));
   auto k = std::make_unique<xnn::XnnKernel>(name, std::move(ops), std::move(setup), c.threadpool);
-  (void)xd;
   k->input_layouts.assign(inputs, Layout::Nhwc);
   k->output_layouts = {Layout::Nhwc};
   return k;
@@ -44,7 +39,7 @@ std::unique_ptr<Kernel> make_xnn_pool_kernel(const NodeDesc& d, const Context& c
     const xnn_status s = xnn_create_global_average_pooling_nwc_f32(xd.c, xd.c, xd.c, lo, hi, 0, &op);
     xnn::Op made = xnn::created(s, op, node, "xnn_create_global_average_pooling_nwc_f32");
     if (!made) return nullptr;
-    return nhwc_kernel("xnnpack:global_average_pool", std::move(made), xd, c, 1,
+    return nhwc_kernel("xnnpack:global_average_pool", std::move(made), c, 1,
                        [xd](const xnn::XnnKernel& k, void* const* p, pthreadpool_t pool) {
                          return xnn_setup_global_average_pooling_nwc_f32(k.op(), xd.n, xd.h * xd.w,
                                                                          static_cast<const float*>(p[k.in[0]]),
@@ -96,7 +91,7 @@ std::unique_ptr<Kernel> make_xnn_pool_kernel(const NodeDesc& d, const Context& c
     return max ? xnn_setup_max_pooling2d_nhwc_f32(k.op(), xd.n, xd.h, xd.w, in, out, pool)
                : xnn_setup_average_pooling2d_nhwc_f32(k.op(), xd.n, xd.h, xd.w, in, out, pool);
   };
-  return nhwc_kernel(max ? "xnnpack:max_pool" : "xnnpack:average_pool", std::move(made), xd, c, 1, setup);
+  return nhwc_kernel(max ? "xnnpack:max_pool" : "xnnpack:average_pool", std::move(made), c, 1, setup);
 }
 
 }  // namespace hone::runtime::cpu
