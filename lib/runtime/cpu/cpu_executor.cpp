@@ -27,11 +27,19 @@ namespace {
 constexpr int64_t kAlignment = 64;  // a cache line; every AVX-512 load from a slot is aligned
 
 using KernelFactory = std::unique_ptr<Kernel> (*)(const NodeDesc&, const Context&);
-// Fast kernels, tried in order before the reference fallback.
-constexpr KernelFactory kFactories[] = {&make_sparse_conv_kernel, &make_xnn_conv_kernel, &make_xnn_dense_kernel, &make_xnn_pool_kernel,
-                                        &make_xnn_elementwise_kernel, &make_concat_kernel,
-                                        &make_qlinear_conv_kernel, &make_quantize_kernel,
-                                        &make_data_movement_kernel};
+// Fast kernels, tried in order before the reference fallback. The sparse convolution comes
+// before the dense one: it declines the layers where it would lose.
+constexpr KernelFactory kFactories[] = {
+    &make_sparse_conv_kernel,      // sparse_conv.cpp
+    &make_xnn_conv_kernel,         // xnn_conv.cpp
+    &make_xnn_dense_kernel,        // xnn_conv.cpp
+    &make_xnn_pool_kernel,         // xnn_pool.cpp
+    &make_xnn_elementwise_kernel,  // xnn_elementwise.cpp
+    &make_concat_kernel,           // data_movement.cpp
+    &make_qlinear_conv_kernel,     // dnnl_qconv.cpp
+    &make_quantize_kernel,         // quantize_kernels.cpp
+    &make_data_movement_kernel,    // data_movement.cpp
+};
 
 // The reference fallback is logged once per op type per process, not per node or per model.
 void log_fallback(const ir::Node& node) {

@@ -1,11 +1,16 @@
-// The CPU runtime: what users deploy on x86-64 / Arm Linux hosts. Two phases, as in TFLite
+// The CPU runtime: what users deploy on x86-64 / Arm Linux hosts. Three phases, as in TFLite
 // Micro and ONNX Runtime:
-//   prepare (the first run with a new input shape): learn every value's shape, pick a kernel
-//     per node (a fast kernel when one takes the node, else the reference kernel, logged once
-//     per op type), and plan every intermediate value into one arena by lifetime;
+//   construction: check every node; fold nodes that read only constants; rewrite QDQ patterns
+//     into QLinearConv for the int8 kernel (passes/qdq_fusion.h);
+//   prepare (the first run with a new input shape): learn every value's shape, form fusion
+//     groups, pick a kernel per step (a fast kernel when one takes it, else the reference kernel,
+//     logged once per op type), insert layout conversions, and plan every intermediate value
+//     into one arena by lifetime;
 //   run: point graph inputs into the pointer table and call a flat list of kernels. Nothing is
-//     allocated except inside reference fallbacks (describe() names them).
+//     allocated except inside reference fallbacks and oneDNN's int8 convolutions (describe()
+//     names both).
 // The reference interpreter stays the golden model: tests compare this runtime against it.
+// docs/performance.md has the kernels, the measurements behind them and the benchmark.
 #pragma once
 
 #include "runtime/cpu/kernel.h"
