@@ -37,11 +37,13 @@ std::string shape_str(const Shape& shape) {
 
 namespace {
 std::shared_ptr<void> allocate(size_t bytes) {
-  // 64-byte alignment suits every SIMD width; at least one byte so data() is never null.
-  const size_t n = ((bytes + 63) / 64) * 64;
-  void* p = std::aligned_alloc(64, n == 0 ? 64 : n);
+  // 64-byte alignment suits every SIMD width. 64 more readable bytes past the end: vector
+  // kernels may read a partial vector beyond a tensor (XNNPACK documents up to XNN_EXTRA_BYTES,
+  // 16, for every input it is given), and this also keeps data() non-null for empty tensors.
+  const size_t n = ((bytes + 63) / 64) * 64 + 64;
+  void* p = std::aligned_alloc(64, n);
   if (!p) throw std::bad_alloc();
-  std::memset(p, 0, n == 0 ? 64 : n);
+  std::memset(p, 0, n);
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
 }  // namespace

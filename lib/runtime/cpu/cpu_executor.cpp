@@ -111,7 +111,7 @@ struct CpuExecutor::Plan {
     int64_t calls = 0;
   };
   std::vector<Step> steps;
-  std::vector<std::byte> arena_storage;  // arena_bytes + alignment slack
+  std::vector<std::byte> arena_storage;  // arena_bytes + alignment + 64 readable bytes past the end
   std::byte* arena = nullptr;            // aligned start inside arena_storage
   int64_t arena_bytes = 0;
   std::vector<void*> ptrs;  // by value id
@@ -411,7 +411,10 @@ void CpuExecutor::prepare(std::span<const ir::Tensor> inputs) {
   }
   const MemoryPlan mp = plan_memory(requests, kAlignment);
   plan->arena_bytes = mp.arena_bytes;
-  plan->arena_storage.resize(static_cast<size_t>(mp.arena_bytes + kAlignment));
+  // Room to align the start, and 64 bytes past the last slot that vector kernels may read
+  // (XNNPACK reads up to XNN_EXTRA_BYTES beyond an input; slots before the last are followed
+  // by the next slot).
+  plan->arena_storage.resize(static_cast<size_t>(mp.arena_bytes + 2 * kAlignment));
   void* base = plan->arena_storage.data();
   size_t space = plan->arena_storage.size();
   plan->arena = static_cast<std::byte*>(std::align(kAlignment, static_cast<size_t>(mp.arena_bytes), base, space));
