@@ -228,7 +228,10 @@ void CpuExecutor::prepare(std::span<const ir::Tensor> inputs) {
   const Context context{pool_.get(), threads, &graph_};
 
   std::map<std::string, int> ids;
-  auto add_value = [&](ir::DType dt, ir::Shape shape, const ir::Tensor* constant, Layout layout) {
+  std::vector<std::string> names;  // by value id, for the labels of layout conversions
+  auto add_value = [&](ir::DType dt, ir::Shape shape, const ir::Tensor* constant, Layout layout,
+                       const std::string& name) {
+    names.push_back(name);
     ValueDesc v;
     v.id = static_cast<int>(plan->values.size());
     v.dtype = dt;
@@ -239,11 +242,11 @@ void CpuExecutor::prepare(std::span<const ir::Tensor> inputs) {
     return v.id;
   };
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const int id = add_value(inputs[i].dtype(), inputs[i].shape(), nullptr, Layout::Nchw);
+    const int id = add_value(inputs[i].dtype(), inputs[i].shape(), nullptr, Layout::Nchw, graph_.inputs[i]);
     ids[graph_.inputs[i]] = id;
     plan->input_ids.push_back(id);
   }
-  for (const auto& [name, t] : graph_.initializers) ids[name] = add_value(t.dtype(), t.shape(), &t, Layout::Nchw);
+  for (const auto& [name, t] : graph_.initializers) ids[name] = add_value(t.dtype(), t.shape(), &t, Layout::Nchw, name);
   // A node output's value, made on first use (a fused group makes its activation's output early).
   auto output_value = [&](const ir::Node& node, const std::string& out) -> ValueDesc {
     if (out.empty()) return {};
@@ -251,7 +254,7 @@ void CpuExecutor::prepare(std::span<const ir::Tensor> inputs) {
     const ir::ValueInfo* vi = shaped.graph.value_info(out);
     const auto shape = vi ? vi->static_shape() : std::nullopt;
     if (!shape) throw internal_error("no shape was learnt for '{}' of {}", out, node.label());
-    const int id = add_value(vi->dtype, *shape, nullptr, Layout::Nchw);
+    const int id = add_value(vi->dtype, *shape, nullptr, Layout::Nchw, out);
     ids[out] = id;
     return plan->values[static_cast<size_t>(id)];
   };
@@ -263,18 +266,15 @@ void CpuExecutor::prepare(std::span<const ir::Tensor> inputs) {
     const ValueDesc v = plan->values[static_cast<size_t>(id)];
     if (v.layout == to || layout_free(v)) return id;
     if (auto it = converted.find({id, to}); it != converted.end()) return it->second;
-    const int copy = add_value(v.dtype, v.shape, nullptr, to);
+    const std::string label = fmt::format("{} to {}", names[static_cast<size_t>(id)], to == Layout::Nhwc ? "NHWC" : "NCHW");
+    const int copy = add_value(v.dtype, v.shape, nullptr, to, label);
     converted[{id, to}] = copy;
     auto k = make_layout_kernel(v, v.layout, to);
     k->in = {id};
     k->out = {copy};
     reads.push_back({id});
     writes.push_back({copy});
-    std::string label = "value " + std::to_string(id);
-    for (const auto& [name, i] : ids) {
-      if (i == id) label = name;
-    }
-    plan->steps.push_back({std::move(k), {}, fmt::format("{} to {}", label, to == Layout::Nhwc ? "NHWC" : "NCHW"), 0, 0, 0});
+    plan->steps.push_back({std::move(k), {}, label, 0, 0, 0});
     return copy;
   };
   // Converts the inputs the kernel reads in another layout, then appends its step.
@@ -311,7 +311,8 @@ void CpuExecutor::prepare(std::span<const ir::Tensor> inputs) {
   std::vector<const Group*> group_of(graph_.nodes.size(), nullptr);
   for (const Group& g : groups) group_of[g.head] = &g;
 
-  auto describe_node = [&](size_t i) {
+  // Node i with its inputs (a group's head too: the group reads what its head reads).
+  auto describe_inputs = [&](size_t i) {
     const ir::Node& node = *graph_.nodes[i];
     NodeDesc n;
     n.node = &node;
@@ -326,7 +327,11 @@ void CpuExecutor::prepare(std::span<const ir::Tensor> inputs) {
       if (it == ids.end()) throw bad_input("node {} reads '{}', which has no value", node.label(), in);
       n.inputs.push_back(plan->values[static_cast<size_t>(it->second)]);
     }
-    for (const auto& out : node.outputs) n.outputs.push_back(output_value(node, out));
+    return n;
+  };
+  auto describe_node = [&](size_t i) {
+    NodeDesc n = describe_inputs(i);
+    for (const auto& out : n.node->outputs) n.outputs.push_back(output_value(*n.node, out));
     return n;
   };
   auto fast_kernel = [&](const NodeDesc& n) -> std::unique_ptr<Kernel> {
@@ -353,15 +358,8 @@ void CpuExecutor::prepare(std::span<const ir::Tensor> inputs) {
       continue;
     }
     // The group's kernel reads the head's inputs and writes the last node's outputs.
-    const ir::Node& head = *graph_.nodes[i];
     const ir::Node& last = *graph_.nodes[g->fused.back()];
-    NodeDesc f;
-    f.node = &head;
-    f.since_version = since_versions_[i];
-    f.reference = reference::find_kernel(head.domain, head.op_type);
-    for (const auto& in : head.inputs) {
-      f.inputs.push_back(in.empty() ? ValueDesc{} : plan->values[static_cast<size_t>(ids.at(in))]);
-    }
+    NodeDesc f = describe_inputs(i);
     f.outputs.push_back(output_value(last, last.outputs[0]));
     for (size_t k : g->fused) f.fused.push_back(graph_.nodes[k].get());
     f.batch_norm = g->batch_norm;
