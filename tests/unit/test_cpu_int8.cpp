@@ -1,5 +1,6 @@
 // The CPU runtime's integer path, bit-exact against the reference interpreter's integer
-// semantics (quantized_common.h): QLinearConv on oneDNN with hone's requantisation, over seeded
+// semantics (quantized_common.h): QLinearConv on hone's kernels and on oneDNN with hone's
+// requantisation, over seeded
 // shapes, groups (depthwise too), pads, strides, dilations, int8 / uint8, zero points, per-channel
 // scales and saturation; and the QDQ rewrite (passes/qdq_fusion.h) on Conv, Gemm and MatMul
 // patterns: the runtime's output equals the reference running the rewritten graph, and stays
@@ -11,7 +12,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <random>
+#include <set>
 
 using namespace hone;
 using hone::runtime::cpu::CpuExecutor;
@@ -52,58 +55,156 @@ void require_bytes_equal(const ir::Tensor& a, const ir::Tensor& b) {
 
 }  // namespace
 
+namespace {
+
+struct QConvCase {
+  int64_t C, M, groups, H, W, kh, kw, stride, dilation;
+  std::vector<int64_t> pads;
+  ir::DType xt, yt;
+  int x_zp, y_zp;
+  float y_scale;
+  bool per_channel, has_bias;
+  int32_t bias_offset = 0;  // added to every bias value (2^29 and more exercises the int64 path)
+};
+
+std::string describe(const QConvCase& c) {
+  return fmt::format("C{} M{} g{} {}x{} k{}x{} s{} d{} pads {} x {} zp {} y {} zp {} scale {} bias+{}", c.C, c.M, c.groups,
+                     c.H, c.W, c.kh, c.kw, c.stride, c.dilation, fmt::join(c.pads, ","), ir::dtype_name(c.xt), c.x_zp,
+                     ir::dtype_name(c.yt), c.y_zp, c.y_scale, c.bias_offset);
+}
+
+// One QLinearConv node with random int8 weights, weight scales and bias; and a random input.
+std::pair<ir::Model, ir::Tensor> qconv_model(const QConvCase& c, std::mt19937& rng, uint32_t seed) {
+  std::vector<float> w_scale(static_cast<size_t>(c.M));
+  for (float& v : w_scale) v = std::uniform_real_distribution<float>(0.001f, 0.02f)(rng);
+  std::vector<int32_t> bias(static_cast<size_t>(c.M));
+  for (int32_t& v : bias) v = pick(rng, -5000, 5000) + c.bias_offset;
+  GraphBuilder b(seed);
+  b.input("x", {1, c.C, c.H, c.W}, c.xt);
+  std::vector<std::string> in{"x",
+                              b.init("xs", ir::Tensor::scalar<float>(0.02f)),
+                              b.init("xz", q_scalar(c.xt, c.x_zp)),
+                              b.init("w", random_q(rng, ir::DType::Int8, {c.M, c.C / c.groups, c.kh, c.kw})),
+                              b.init("ws", c.per_channel ? ir::Tensor::from_vector<float>({c.M}, w_scale)
+                                                         : ir::Tensor::scalar<float>(w_scale[0])),
+                              b.init("wz", c.per_channel ? ir::Tensor::zeros(ir::DType::Int8, {c.M})
+                                                         : q_scalar(ir::DType::Int8, 0)),
+                              b.init("ys", ir::Tensor::scalar<float>(c.y_scale)),
+                              b.init("yz", q_scalar(c.yt, c.y_zp))};
+  if (c.has_bias) in.push_back(b.init("bias", ir::Tensor::from_vector<int32_t>({c.M}, bias)));
+  b.node("QLinearConv", in, {"y"},
+         {{"group", ir::Attribute::of_int(c.groups)},
+          {"strides", ir::Attribute::of_ints({c.stride, c.stride})},
+          {"dilations", ir::Attribute::of_ints({c.dilation, c.dilation})},
+          {"pads", ir::Attribute::of_ints(c.pads)}});
+  b.output("y");
+  return {b.build(), random_q(rng, c.xt, {1, c.C, c.H, c.W})};
+}
+
+// Runs the case on 1 and 2 threads with hone's int8 kernels allowed (HONE_QCONV unset) and with
+// oneDNN only; every run must equal the reference byte for byte. Returns the kernel names used.
+std::set<std::string> require_qconv_exact(const QConvCase& c, std::mt19937& rng, uint32_t seed) {
+  const auto [m, x] = qconv_model(c, rng, seed);
+  INFO(describe(c));
+  const auto want = runtime::ReferenceInterpreter(m.graph).run({&x, 1});
+  std::set<std::string> used;
+  for (const bool onednn_only : {false, true}) {
+    if (onednn_only) {
+      setenv("HONE_QCONV", "onednn", 1);
+    } else {
+      unsetenv("HONE_QCONV");
+    }
+    for (const int threads : {1, 2}) {
+      CpuExecutor cpu(m.graph, {.threads = threads});
+      const auto got = cpu.run({&x, 1});
+      std::vector<std::string> k = kernels_of(cpu);
+      std::erase_if(k, [](const std::string& s) { return s.starts_with("layout:"); });
+      REQUIRE(k.size() == 1);
+      if (onednn_only) REQUIRE(k[0] == "onednn:qconv");
+      used.insert(k[0]);
+      require_bytes_equal(got[0], want[0]);
+    }
+  }
+  unsetenv("HONE_QCONV");
+  return used;
+}
+
+}  // namespace
+
 TEST_CASE("cpu int8: QLinearConv is bit-exact with the reference", "[cpu_runtime][int8]") {
   std::mt19937 rng(42);
   int made = 0;
   for (int seed = 0; made < 80; ++seed) {
+    QConvCase c{};
     const int kind = seed % 3;  // dense, grouped, depthwise
-    const int64_t groups = kind == 0 ? 1 : kind == 1 ? 2 : pick(rng, 2, 8);
+    c.groups = kind == 0 ? 1 : kind == 1 ? 2 : pick(rng, 2, 8);
     const int64_t cg = kind == 2 ? 1 : pick(rng, 1, 9);
-    const int64_t C = groups * cg, M = groups * (kind == 2 ? 1 : pick(rng, 1, 7));
-    const int64_t H = pick(rng, 1, 9), W = pick(rng, 1, 9), kh = pick(rng, 1, 3), kw = pick(rng, 1, 3);
-    const int64_t s = pick(rng, 1, 2), dil = pick(rng, 1, 2);
-    const std::vector<int64_t> pads{pick(rng, 0, 1), pick(rng, 0, 1), pick(rng, 0, 1), pick(rng, 0, 1)};
-    if (H + pads[0] + pads[2] < (kh - 1) * dil + 1 || W + pads[1] + pads[3] < (kw - 1) * dil + 1) continue;
-    ++made;
-    const ir::DType xt = seed % 2 ? ir::DType::UInt8 : ir::DType::Int8;
-    const ir::DType yt = seed % 4 < 2 ? ir::DType::Int8 : ir::DType::UInt8;
-    const int x_zp = xt == ir::DType::UInt8 ? pick(rng, 0, 255) : pick(rng, -128, 127);
-    const int y_zp = yt == ir::DType::UInt8 ? pick(rng, 0, 255) : pick(rng, -128, 127);
-    // Small output scales saturate often; large ones round many values to the zero point.
-    const float y_scale = seed % 5 == 0 ? 0.01f : std::uniform_real_distribution<float>(0.05f, 2.0f)(rng);
-    std::vector<float> w_scale(static_cast<size_t>(M));
-    for (float& v : w_scale) v = std::uniform_real_distribution<float>(0.001f, 0.02f)(rng);
-    std::vector<int32_t> bias(static_cast<size_t>(M));
-    for (int32_t& v : bias) v = pick(rng, -5000, 5000);
-    GraphBuilder b(static_cast<uint32_t>(seed));
-    b.input("x", {1, C, H, W}, xt);
-    std::vector<std::string> in{"x",
-                                b.init("xs", ir::Tensor::scalar<float>(0.02f)),
-                                b.init("xz", q_scalar(xt, x_zp)),
-                                b.init("w", random_q(rng, ir::DType::Int8, {M, cg, kh, kw})),
-                                b.init("ws", seed % 3 ? ir::Tensor::from_vector<float>({M}, w_scale) : ir::Tensor::scalar<float>(w_scale[0])),
-                                b.init("wz", seed % 3 ? ir::Tensor::zeros(ir::DType::Int8, {M}) : q_scalar(ir::DType::Int8, 0)),
-                                b.init("ys", ir::Tensor::scalar<float>(y_scale)),
-                                b.init("yz", q_scalar(yt, y_zp))};
-    if (seed % 4 != 3) in.push_back(b.init("bias", ir::Tensor::from_vector<int32_t>({M}, bias)));
-    b.node("QLinearConv", in, {"y"},
-           {{"group", ir::Attribute::of_int(groups)},
-            {"strides", ir::Attribute::of_ints({s, s})},
-            {"dilations", ir::Attribute::of_ints({dil, dil})},
-            {"pads", ir::Attribute::of_ints(pads)}});
-    b.output("y");
-    const ir::Model m = b.build();
-    const ir::Tensor x = random_q(rng, xt, {1, C, H, W});
-    INFO(fmt::format("seed {}: C{} M{} g{} {}x{} k{}x{} s{} d{} pads {} x {} zp {} y {} zp {} scale {}", seed, C, M, groups, H, W,
-                     kh, kw, s, dil, fmt::join(pads, ","), ir::dtype_name(xt), x_zp, ir::dtype_name(yt), y_zp, y_scale));
-    const auto want = runtime::ReferenceInterpreter(m.graph).run({&x, 1});
-    for (const int threads : {1, 2}) {
-      CpuExecutor cpu(m.graph, {.threads = threads});
-      const auto got = cpu.run({&x, 1});
-      const auto k = kernels_of(cpu);
-      REQUIRE(std::count(k.begin(), k.end(), "onednn:qconv") == 1);
-      require_bytes_equal(got[0], want[0]);
+    c.C = c.groups * cg;
+    c.M = c.groups * (kind == 2 ? 1 : pick(rng, 1, 7));
+    c.H = pick(rng, 1, 9), c.W = pick(rng, 1, 9), c.kh = pick(rng, 1, 3), c.kw = pick(rng, 1, 3);
+    c.stride = pick(rng, 1, 2), c.dilation = pick(rng, 1, 2);
+    c.pads = {pick(rng, 0, 1), pick(rng, 0, 1), pick(rng, 0, 1), pick(rng, 0, 1)};
+    if (c.H + c.pads[0] + c.pads[2] < (c.kh - 1) * c.dilation + 1 ||
+        c.W + c.pads[1] + c.pads[3] < (c.kw - 1) * c.dilation + 1) {
+      continue;
     }
+    ++made;
+    c.xt = seed % 2 ? ir::DType::UInt8 : ir::DType::Int8;
+    c.yt = seed % 4 < 2 ? ir::DType::Int8 : ir::DType::UInt8;
+    c.x_zp = c.xt == ir::DType::UInt8 ? pick(rng, 0, 255) : pick(rng, -128, 127);
+    c.y_zp = c.yt == ir::DType::UInt8 ? pick(rng, 0, 255) : pick(rng, -128, 127);
+    // Small output scales saturate often; large ones round many values to the zero point.
+    c.y_scale = seed % 5 == 0 ? 0.01f : std::uniform_real_distribution<float>(0.05f, 2.0f)(rng);
+    c.per_channel = seed % 3 != 0;
+    c.has_bias = seed % 4 != 3;
+    require_qconv_exact(c, rng, static_cast<uint32_t>(seed));
+  }
+}
+
+// hone's own kernels (vnni_qconv.cpp) on the shapes they take, sized to cross their tiles:
+// pointwise (tiles of 6 pixels x 64 channels, K in steps of 4, channel tails) and depthwise
+// (16-channel vectors with tails, padding, strides, dilations, int8 and uint8 inputs).
+TEST_CASE("cpu int8: hone's 1x1 and depthwise kernels are bit-exact with the reference", "[cpu_runtime][int8]") {
+  std::mt19937 rng(7);
+  std::set<std::string> used;
+  for (int seed = 0; seed < 48; ++seed) {
+    QConvCase c{};
+    const bool pointwise = seed % 2 == 0;
+    c.H = pick(rng, 1, 11), c.W = pick(rng, 1, 11);
+    c.dilation = 1;
+    c.stride = 1;
+    c.pads = {0, 0, 0, 0};
+    if (pointwise) {
+      c.groups = 1;
+      c.C = pick(rng, 1, 70), c.M = pick(rng, 1, 150);
+      c.kh = c.kw = 1;
+      c.xt = ir::DType::UInt8;
+    } else {
+      c.groups = c.C = c.M = pick(rng, 1, 50);
+      c.kh = pick(rng, 1, 5), c.kw = pick(rng, 1, 5);
+      c.stride = pick(rng, 1, 2), c.dilation = pick(rng, 1, 2);
+      c.pads = {pick(rng, 0, 2), pick(rng, 0, 2), pick(rng, 0, 2), pick(rng, 0, 2)};
+      if (c.H + c.pads[0] + c.pads[2] < (c.kh - 1) * c.dilation + 1 ||
+          c.W + c.pads[1] + c.pads[3] < (c.kw - 1) * c.dilation + 1) {
+        c.pads = {c.kh, c.kw, c.kh, c.kw};
+        c.dilation = 1;
+      }
+      c.xt = seed % 4 == 1 ? ir::DType::Int8 : ir::DType::UInt8;
+    }
+    c.yt = seed % 3 == 0 ? ir::DType::Int8 : ir::DType::UInt8;
+    c.x_zp = c.xt == ir::DType::UInt8 ? pick(rng, 0, 255) : pick(rng, -128, 127);
+    c.y_zp = c.yt == ir::DType::UInt8 ? pick(rng, 0, 255) : pick(rng, -128, 127);
+    c.y_scale = seed % 5 == 0 ? 0.01f : std::uniform_real_distribution<float>(0.05f, 2.0f)(rng);
+    c.per_channel = seed % 3 != 2;
+    c.has_bias = seed % 6 != 5;
+    // Accumulators of 2^29 and beyond leave the double product's exact range.
+    if (c.has_bias && seed % 8 == 4) c.bias_offset = (seed % 16 == 4 ? 1 : -1) * ((1 << 29) + pick(rng, -3, 3));
+    if (c.has_bias && seed % 8 == 6) c.bias_offset = 2100000000;  // wraps in int32 on the way
+    for (const auto& k : require_qconv_exact(c, rng, static_cast<uint32_t>(seed))) used.insert(k);
+  }
+  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")) {
+    CHECK(used.count("hone:qconv_1x1") == 1);
+    CHECK(used.count("hone:qconv_depthwise") == 1);
   }
 }
 
@@ -169,7 +270,7 @@ TEST_CASE("cpu int8: QDQ Conv / Gemm / MatMul run on the integer kernel, bit-exa
       CpuExecutor cpu(m.graph, {.threads = 1});
       const auto got = cpu.run({&x, 1});
       const auto k = kernels_of(cpu);
-      REQUIRE(std::count(k.begin(), k.end(), "onednn:qconv") == 1);
+      REQUIRE(std::count_if(k.begin(), k.end(), [](const std::string& s) { return s.find("qconv") != std::string::npos; }) == 1);
       require_bytes_equal(got[0], runtime::ReferenceInterpreter(rewritten).run({&x, 1})[0]);
       // The float QDQ graph rounds once, after a float sum: at most one step apart.
       const auto qdq = runtime::ReferenceInterpreter(m.graph).run({&x, 1})[0];

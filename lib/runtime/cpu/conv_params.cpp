@@ -1,7 +1,9 @@
 #include "runtime/cpu/conv_params.h"
 
 #include "runtime/cpu/xnnpack_util.h"
+#include "runtime/reference/kernels/quantized_common.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace hone::runtime::cpu {
@@ -85,6 +87,83 @@ std::optional<ConvParams> float_conv_params(const NodeDesc& d, const Context& c)
     }
   }
   for (float v : p.weights) p.zeros += v == 0.0f;
+  return p;
+}
+
+namespace {
+
+// The constant per-tensor (one value) or per-channel (n values) contents of input `i`: empty
+// when the input is omitted, nullopt when it is not such a constant of T.
+template <typename T>
+std::optional<std::vector<T>> constant_values(const NodeDesc& d, size_t i, int64_t n) {
+  if (d.inputs.size() <= i || d.inputs[i].id < 0) return std::vector<T>{};
+  const ir::Tensor* t = d.inputs[i].constant;
+  if (!t || ir::dtype_size(t->dtype()) != sizeof(T) || !(t->numel() == 1 || t->numel() == n)) return std::nullopt;
+  return std::vector<T>(t->data<T>(), t->data<T>() + t->numel());
+}
+
+bool is8(ir::DType t) { return t == ir::DType::Int8 || t == ir::DType::UInt8; }
+
+}  // namespace
+
+std::optional<QConvParams> qlinear_conv_params(const NodeDesc& d) {
+  const ir::Node& node = *d.node;
+  if (!onnx_op(node, "QLinearConv") || d.inputs.size() < 8 || d.outputs.size() != 1 || !d.fused.empty()) return std::nullopt;
+  const ValueDesc& x = d.inputs[0];
+  const ValueDesc& w = d.inputs[3];
+  const ValueDesc& y = d.outputs[0];
+  if (x.id < 0 || x.constant || !is8(x.dtype) || x.shape.size() != 4 || !w.constant || w.dtype != ir::DType::Int8 ||
+      w.shape.size() != 4 || !is8(y.dtype) || y.shape.size() != 4) {
+    return std::nullopt;
+  }
+  for (size_t i : {1u, 2u, 4u, 5u, 6u, 7u}) {
+    if (d.inputs[i].id >= 0 && !d.inputs[i].constant) return std::nullopt;
+  }
+  const int64_t M = w.shape[0], groups = node.attr_int("group", 1);
+  if (groups < 1 || M % groups != 0 || w.shape[1] * groups != x.shape[1] || y.shape[1] != M ||
+      y.shape[0] != x.shape[0]) {
+    return std::nullopt;
+  }
+  const auto sx = constant_values<float>(d, 1, 1), sw = constant_values<float>(d, 4, M);
+  const auto sy = constant_values<float>(d, 6, 1);
+  const auto wzp = constant_values<int8_t>(d, 5, M);
+  const auto bias = constant_values<int32_t>(d, 8, M);
+  if (!sx || !sw || !sy || !wzp || !bias || sx->size() != 1 || sy->size() != 1 || sw->empty()) return std::nullopt;
+  if (!bias->empty() && static_cast<int64_t>(bias->size()) != M) return std::nullopt;
+  if (std::any_of(wzp->begin(), wzp->end(), [](int8_t z) { return z != 0; })) return std::nullopt;
+  for (size_t i : {2u, 7u}) {
+    if (d.inputs[i].id >= 0 && (d.inputs[i].constant->numel() != 1 || d.inputs[i].dtype != (i == 2 ? x.dtype : y.dtype))) {
+      return std::nullopt;
+    }
+  }
+  QConvParams p;
+  p.geometry = reference::window_geometry(node, {x.shape[2], x.shape[3]}, {w.shape[2], w.shape[3]});
+  if (p.geometry.out_spatial != std::vector<int64_t>{y.shape[2], y.shape[3]}) return std::nullopt;
+  for (int64_t v : p.geometry.pads_begin) if (v < 0) return std::nullopt;
+  for (int64_t v : p.geometry.pads_end) if (v < 0) return std::nullopt;
+  for (int64_t m = 0; m < M; ++m) {
+    const float s = (*sw)[sw->size() == 1 ? 0 : static_cast<size_t>(m)];
+    if (!(s > 0) || !std::isfinite(s) || !((*sx)[0] > 0) || !((*sy)[0] > 0)) return std::nullopt;
+    const float mult = reference::quant::requant_multiplier((*sx)[0], s, (*sy)[0]);
+    if (!std::isfinite(mult)) return std::nullopt;
+    p.multipliers.push_back(mult);
+  }
+  const auto zero_point = [&](size_t i) -> int32_t {
+    if (d.inputs[i].id < 0) return 0;
+    const ir::Tensor& t = *d.inputs[i].constant;
+    return t.dtype() == ir::DType::Int8 ? t.data<int8_t>()[0] : t.data<uint8_t>()[0];
+  };
+  const auto u = [](int64_t v) { return static_cast<size_t>(v); };
+  p.n = u(x.shape[0]), p.c = u(x.shape[1]), p.h = u(x.shape[2]), p.w = u(x.shape[3]);
+  p.m = u(M), p.cg = u(w.shape[1]), p.kh = u(w.shape[2]), p.kw = u(w.shape[3]);
+  p.oh = u(y.shape[2]), p.ow = u(y.shape[3]);
+  p.groups = u(groups);
+  p.weights = w.constant->data<int8_t>();
+  p.bias = bias->empty() ? std::vector<int32_t>(p.m, 0) : *bias;
+  p.x_zp = zero_point(2);
+  p.y_zp = zero_point(7);
+  p.x_type = x.dtype;
+  p.y_type = y.dtype;
   return p;
 }
 

@@ -36,6 +36,7 @@ constexpr KernelFactory kFactories[] = {
     &make_xnn_pool_kernel,         // xnn_pool.cpp
     &make_xnn_elementwise_kernel,  // xnn_elementwise.cpp
     &make_concat_kernel,           // data_movement.cpp
+    &make_vnni_qconv_kernel,       // vnni_qconv.cpp
     &make_qlinear_conv_kernel,     // dnnl_qconv.cpp
     &make_quantize_kernel,         // quantize_kernels.cpp
     &make_data_movement_kernel,    // data_movement.cpp

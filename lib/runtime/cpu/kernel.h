@@ -109,7 +109,8 @@ std::unique_ptr<Kernel> make_xnn_dense_kernel(const NodeDesc& n, const Context& 
 std::unique_ptr<Kernel> make_xnn_pool_kernel(const NodeDesc& n, const Context& c);        // MaxPool, AveragePool, GlobalAveragePool
 std::unique_ptr<Kernel> make_xnn_elementwise_kernel(const NodeDesc& n, const Context& c); // Add, Mul, Relu, Clip, ...
 std::unique_ptr<Kernel> make_concat_kernel(const NodeDesc& n, const Context& c);          // Concat
-std::unique_ptr<Kernel> make_qlinear_conv_kernel(const NodeDesc& n, const Context& c);    // QLinearConv (int8)
+std::unique_ptr<Kernel> make_vnni_qconv_kernel(const NodeDesc& n, const Context& c);      // QLinearConv: 1x1, depthwise
+std::unique_ptr<Kernel> make_qlinear_conv_kernel(const NodeDesc& n, const Context& c);    // QLinearConv (int8), oneDNN
 std::unique_ptr<Kernel> make_quantize_kernel(const NodeDesc& n, const Context& c);        // QuantizeLinear, DequantizeLinear
 
 // Fusion (used by prepare). An activation that fuses, with its clamp; an inference

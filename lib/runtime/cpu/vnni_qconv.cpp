@@ -1,0 +1,406 @@
+// hone's own int8 convolutions for the two QLinearConv shapes that dominate mobile networks,
+// with the requantization fused into the output tile (requantize.h), so the int32 accumulators
+// never leave registers. oneDNN (dnnl_qconv.cpp) runs every other QLinearConv; on MobileNetV2
+// these two took 5.4 of its 6.0 ms there, mostly writing and re-reading int32 results
+// (numbers in docs/performance.md).
+//
+//   pointwise  1x1, stride 1, no padding, group 1, uint8 activations: a [pixels x K] x [K x M]
+//              product on AVX-512 VNNI (vpdpbusd: four u8 x s8 products into each int32 lane).
+//              Tiles of 6 pixels x 64 channels (24 accumulators); weights packed once as
+//              [M/16][K/4][16 channels][4 k] with zeros past M and K.
+//   depthwise  group == C == M, any window, stride, dilation and padding, int8 or uint8:
+//              16 channels per vector, one widening multiply-add per tap; a padded tap reads a
+//              row of x_zp (what QLinearConv pads with).
+//
+// Both compute sum(x * w) + B', with B' = B - x_zp * sum(w) folded at prepare: the same int32
+// value as the reference's sum((x - x_zp) * w) + B (two's complement, wrapping alike). Nhwc in
+// and out. Threads: OpenMP over pixel ranges, each output computed by one thread the same way,
+// so results are identical for any thread count. HONE_QCONV=onednn turns these kernels off.
+#include "runtime/cpu/conv_params.h"
+#include "runtime/cpu/kernel.h"
+#include "runtime/cpu/requantize.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+#include <immintrin.h>
+
+// GCC 12 reports the intrinsics' deliberately undefined pass-through operands as uninitialised
+// wherever they are inlined.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace hone::runtime::cpu {
+
+namespace {
+
+#define HONE_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+// Read at prepare, not cached: the tests compare both kernel sets in one process.
+bool vnni_enabled() {
+  static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+  const char* env = std::getenv("HONE_QCONV");
+  return cpu && std::string_view(env ? env : "") != "onednn";
+}
+
+size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+
+// Per-channel constants padded to a multiple of 16 channels (zeros past M).
+struct ChannelConstants {
+  std::vector<int32_t> bias;  // B' = B - x_zp * sum(w)
+  std::vector<double> m;
+  std::vector<float> m_f;
+  bool guard = false;  // some |acc| may reach 2^29 (requantize16_fast's exact range)
+
+  ChannelConstants(const QConvParams& p, size_t taps_per_channel) {
+    const int64_t x_max = p.x_type == ir::DType::Int8 ? 128 : 255;
+    const size_t mp = round_up(p.m, 16);
+    bias.assign(mp, 0);
+    m.assign(mp, 0.0);
+    m_f.assign(mp, 0.0f);
+    for (size_t c = 0; c < p.m; ++c) {
+      int64_t sum = 0, abs_sum = 0;
+      for (size_t i = 0; i < taps_per_channel; ++i) {
+        sum += p.weights[c * taps_per_channel + i];
+        abs_sum += std::abs(int64_t{p.weights[c * taps_per_channel + i]});
+      }
+      bias[c] = static_cast<int32_t>(static_cast<uint32_t>(p.bias[c]) - static_cast<uint32_t>(p.x_zp * sum));
+      guard = guard || std::abs(int64_t{p.bias[c]}) + std::abs(p.x_zp * sum) + x_max * abs_sum >= (int64_t{1} << 29);
+      m[c] = p.multipliers[c];
+      m_f[c] = p.multipliers[c];
+    }
+  }
+  Requant at(size_t c, int32_t zp, quant::QRange r) const { return {m.data() + c, m_f.data() + c, zp, r}; }
+};
+
+// Runs body(begin, end) over [0, count) split into `threads` contiguous ranges of multiples of
+// `grain` (OpenMP; on the calling thread when one suffices).
+template <typename F>
+void parallel_ranges(size_t count, size_t grain, int threads, const F& body) {
+  const size_t units = (count + grain - 1) / grain;
+  const int t = static_cast<int>(std::min<size_t>(static_cast<size_t>(std::max(threads, 1)), units));
+  if (t <= 1) {
+    body(size_t{0}, count);
+    return;
+  }
+#pragma omp parallel num_threads(t)
+  {
+    const size_t i = static_cast<size_t>(omp_get_thread_num()), n = static_cast<size_t>(omp_get_num_threads());
+    const size_t b = std::min(count, units * i / n * grain), e = std::min(count, units * (i + 1) / n * grain);
+    if (b < e) body(b, e);
+  }
+}
+
+// ---------------------------------------------------------------------------------- pointwise
+
+constexpr int kTilePixels = 6;
+constexpr int kTileVectors = 4;
+
+struct PointwiseShape {
+  size_t k;        // input channels (the row stride of x)
+  size_t quads;    // ceil(K / 4)
+  size_t m;        // output channels (the row stride of y)
+  size_t vectors;  // ceil(M / 16)
+};
+
+// acc += four u8 x s8 products per int32 lane. Inline assembly because GCC 12 copies (and spills)
+// the accumulator array around the intrinsic's tied operand: 1024 stack accesses in the 6 x 4
+// tile, against none with the accumulator updated in place.
+HONE_VNNI inline void dpbusd(__m512i& acc, __m512i x, __m512i w) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "v"(w));
+}
+
+// One tile: R pixels x V vectors of 16 output channels, starting at channel vector `v0`.
+template <typename Q, bool G, int R, int V>
+HONE_VNNI void pointwise_tile(const PointwiseShape& s, const uint8_t* x, const int8_t* w, const ChannelConstants& cc,
+                              int32_t zp, quant::QRange range, Q* y, size_t v0) {
+  __m512i acc[R][V];
+  const int8_t* wv = w + v0 * s.quads * 64;
+#pragma GCC unroll 8
+  for (int v = 0; v < V; ++v) {
+    const __m512i b = _mm512_loadu_si512(cc.bias.data() + (v0 + static_cast<size_t>(v)) * 16);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) acc[r][v] = b;
+  }
+  for (size_t q = 0; q < s.quads; ++q) {
+    __m512i wq[V];
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) wq[v] = _mm512_loadu_si512(wv + (static_cast<size_t>(v) * s.quads + q) * 64);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      int32_t four;
+      std::memcpy(&four, x + static_cast<size_t>(r) * s.k + q * 4, 4);
+      const __m512i xb = _mm512_set1_epi32(four);
+#pragma GCC unroll 8
+      for (int v = 0; v < V; ++v) dpbusd(acc[r][v], xb, wq[v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int v = 0; v < V; ++v) {
+    const size_t c = (v0 + static_cast<size_t>(v)) * 16;
+    const Requant q = cc.at(c, zp, range);
+    const __mmask16 mask = c + 16 <= s.m ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (s.m - c)) - 1);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      _mm_mask_storeu_epi8(y + static_cast<size_t>(r) * s.m + c, mask, requantize16_fast<Q, G>(acc[r][v], q));
+    }
+  }
+}
+
+template <typename Q>
+using TileFn = void (*)(const PointwiseShape&, const uint8_t*, const int8_t*, const ChannelConstants&, int32_t,
+                        quant::QRange, Q*, size_t);
+
+template <typename Q, bool G, int R>
+TileFn<Q> tile_for(int vectors) {
+  switch (vectors) {
+    case 1: return &pointwise_tile<Q, G, R, 1>;
+    case 2: return &pointwise_tile<Q, G, R, 2>;
+    case 3: return &pointwise_tile<Q, G, R, 3>;
+    default: return &pointwise_tile<Q, G, R, 4>;
+  }
+}
+
+template <typename Q, bool G>
+TileFn<Q> tile_for(int pixels, int vectors) {
+  switch (pixels) {
+    case 1: return tile_for<Q, G, 1>(vectors);
+    case 2: return tile_for<Q, G, 2>(vectors);
+    case 3: return tile_for<Q, G, 3>(vectors);
+    case 4: return tile_for<Q, G, 4>(vectors);
+    case 5: return tile_for<Q, G, 5>(vectors);
+    default: return tile_for<Q, G, 6>(vectors);
+  }
+}
+
+class PointwiseKernel final : public Kernel {
+ public:
+  PointwiseKernel(const QConvParams& p, int threads)
+      : shape_{p.c, (p.c + 3) / 4, p.m, (p.m + 15) / 16},
+        pixels_(p.n * p.oh * p.ow),
+        constants_(p, p.c),
+        y_zp_(p.y_zp),
+        y_type_(p.y_type),
+        threads_(threads) {
+    // [M/16][K/4][16][4]
+    packed_.assign(shape_.vectors * shape_.quads * 64, 0);
+    for (size_t c = 0; c < p.m; ++c) {
+      for (size_t k = 0; k < p.c; ++k) {
+        packed_[((c / 16 * shape_.quads + k / 4) * 16 + c % 16) * 4 + k % 4] = p.weights[c * p.c + k];
+      }
+    }
+  }
+
+  void run(void* const* ptrs) override {
+    const auto* x = static_cast<const uint8_t*>(ptrs[in[0]]);
+    if (y_type_ == ir::DType::Int8) {
+      run_typed(x, static_cast<int8_t*>(ptrs[out[0]]));
+    } else {
+      run_typed(x, static_cast<uint8_t*>(ptrs[out[0]]));
+    }
+  }
+  std::string name() const override { return "hone:qconv_1x1"; }
+
+ private:
+  template <typename Q>
+  void run_typed(const uint8_t* x, Q* y) const {
+    const quant::QRange range = quant::qrange(y_type_);
+    parallel_ranges(pixels_, kTilePixels, threads_, [&](size_t begin, size_t end) {
+      for (size_t p = begin; p < end; p += kTilePixels) {
+        const int rows = static_cast<int>(std::min<size_t>(kTilePixels, end - p));
+        for (size_t v = 0; v < shape_.vectors; v += kTileVectors) {
+          const int vectors = static_cast<int>(std::min<size_t>(kTileVectors, shape_.vectors - v));
+          (constants_.guard ? tile_for<Q, true>(rows, vectors) : tile_for<Q, false>(rows, vectors))(shape_, x + p * shape_.k, packed_.data(), constants_, y_zp_, range,
+                                     y + p * shape_.m, v);
+        }
+      }
+    });
+  }
+
+  PointwiseShape shape_;
+  size_t pixels_;
+  std::vector<int8_t> packed_;
+  ChannelConstants constants_;
+  int32_t y_zp_;
+  ir::DType y_type_;
+  int threads_;
+};
+
+// ---------------------------------------------------------------------------------- depthwise
+
+constexpr size_t kMaxTaps = 64;
+constexpr size_t kPixelBlock = 4;
+
+class DepthwiseKernel final : public Kernel {
+ public:
+  DepthwiseKernel(const QConvParams& p, int threads)
+      : p_(p),
+        channels_(round_up(p.c, 16)),
+        taps_(p.kh * p.kw),
+        constants_(p, p.kh * p.kw),
+        threads_(threads) {
+    // [tap][channel] int32, zeros past C.
+    weights_.assign(taps_ * channels_, 0);
+    for (size_t c = 0; c < p.c; ++c) {
+      for (size_t t = 0; t < taps_; ++t) weights_[t * channels_ + c] = p.weights[c * taps_ + t];
+    }
+    // A padded row: W pixels of x_zp (plus what a 16-channel read past the last one touches).
+    zp_row_.assign(p.w * p.c + channels_, static_cast<uint8_t>(p.x_zp));
+    // Output columns whose window lies inside the input: every tap is row + ix * C.
+    const reference::WindowGeometry& g = p.geometry;
+    const int64_t s = g.strides[1], pl = g.pads_begin[1], span = (static_cast<int64_t>(p.kw) - 1) * g.dilations[1];
+    const int64_t lo = (pl + s - 1) / s, hi = (static_cast<int64_t>(p.w) - 1 - span + pl) / s + 1;
+    inner_begin_ = static_cast<size_t>(std::clamp<int64_t>(lo, 0, static_cast<int64_t>(p.ow)));
+    inner_end_ = static_cast<size_t>(std::clamp<int64_t>(hi, static_cast<int64_t>(inner_begin_), static_cast<int64_t>(p.ow)));
+    if (static_cast<int64_t>(p.w) - 1 - span + pl < 0) inner_end_ = inner_begin_;
+  }
+
+  void run(void* const* ptrs) override {
+    const auto* x = static_cast<const uint8_t*>(ptrs[in[0]]);
+    void* y = ptrs[out[0]];
+    const bool sx = p_.x_type == ir::DType::Int8;
+    if (p_.y_type == ir::DType::Int8) {
+      sx ? run_typed<true>(x, static_cast<int8_t*>(y)) : run_typed<false>(x, static_cast<int8_t*>(y));
+    } else {
+      sx ? run_typed<true>(x, static_cast<uint8_t*>(y)) : run_typed<false>(x, static_cast<uint8_t*>(y));
+    }
+  }
+  std::string name() const override { return "hone:qconv_depthwise"; }
+
+ private:
+  template <bool SignedX, typename Q>
+  void run_typed(const uint8_t* x, Q* y) const {
+    parallel_ranges(p_.n * p_.oh, 1, threads_, [&](size_t begin, size_t end) {
+      if (constants_.guard) {
+        rows<SignedX, true>(x, y, begin, end);
+      } else {
+        rows<SignedX, false>(x, y, begin, end);
+      }
+    });
+  }
+
+  template <bool SignedX>
+  HONE_VNNI static __m512i widen(const uint8_t* p) {
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    return SignedX ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+  }
+
+  template <bool SignedX, bool G, typename Q>
+  HONE_VNNI void rows(const uint8_t* x, Q* y, size_t begin, size_t end) const {
+    const reference::WindowGeometry& g = p_.geometry;
+    const quant::QRange range = quant::qrange(p_.y_type);
+    const size_t C = p_.c;
+    const int64_t sx = g.strides[1], pl = g.pads_begin[1], dx = g.dilations[1];
+    const uint8_t* row_of_ky[kMaxTaps];  // the input row each ky reads (zp_row_ when padded)
+    int64_t col_of_kx[kMaxTaps];         // kx * dilation - pad
+    for (size_t kx = 0; kx < p_.kw; ++kx) col_of_kx[kx] = static_cast<int64_t>(kx) * dx - pl;
+    for (size_t row = begin; row < end; ++row) {
+      const size_t n = row / p_.oh, oy = row % p_.oh;
+      const uint8_t* image = x + n * p_.h * p_.w * C;
+      for (size_t ky = 0; ky < p_.kh; ++ky) {
+        const int64_t iy = static_cast<int64_t>(oy) * g.strides[0] - g.pads_begin[0] + static_cast<int64_t>(ky) * g.dilations[0];
+        row_of_ky[ky] = iy >= 0 && iy < static_cast<int64_t>(p_.h) ? image + static_cast<size_t>(iy) * p_.w * C : zp_row_.data();
+      }
+      Q* out = y + row * p_.ow * C;
+      for (size_t ox = 0; ox < inner_begin_; ++ox) border<SignedX, G>(row_of_ky, col_of_kx, ox, out, range);
+      // Inner columns, kPixelBlock at a time: each weight vector loaded once for the block.
+      size_t ox = inner_begin_;
+      for (; ox + kPixelBlock <= inner_end_; ox += kPixelBlock) {
+        for (size_t c = 0; c < channels_; c += 16) {
+          __m512i acc[kPixelBlock];
+          const __m512i b = _mm512_loadu_si512(constants_.bias.data() + c);
+          for (size_t i = 0; i < kPixelBlock; ++i) acc[i] = b;
+          const int32_t* w = weights_.data() + c;
+          for (size_t ky = 0; ky < p_.kh; ++ky) {
+            const uint8_t* r = row_of_ky[ky] + c;
+            for (size_t kx = 0; kx < p_.kw; ++kx, w += channels_) {
+              const __m512i wv = _mm512_loadu_si512(w);
+              const uint8_t* px = r + static_cast<size_t>(static_cast<int64_t>(ox) * sx + col_of_kx[kx]) * C;
+#pragma GCC unroll 4
+              for (size_t i = 0; i < kPixelBlock; ++i) {
+                acc[i] = _mm512_add_epi32(acc[i], _mm512_mullo_epi32(widen<SignedX>(px + i * static_cast<size_t>(sx) * C), wv));
+              }
+            }
+          }
+          const Requant q = constants_.at(c, p_.y_zp, range);
+#pragma GCC unroll 4
+          for (size_t i = 0; i < kPixelBlock; ++i) store(out + (ox + i) * C, c, requantize16_fast<Q, G>(acc[i], q));
+        }
+      }
+      for (; ox < p_.ow; ++ox) border<SignedX, G>(row_of_ky, col_of_kx, ox, out, range);
+    }
+  }
+
+  // A border column: a pointer per tap, x_zp where the window leaves the input.
+  template <bool SignedX, bool G, typename Q>
+  HONE_VNNI void border(const uint8_t* const* row_of_ky, const int64_t* col_of_kx, size_t ox, Q* out,
+                        quant::QRange range) const {
+    const uint8_t* tap[kMaxTaps];
+    const int64_t sx = p_.geometry.strides[1];
+    for (size_t ky = 0; ky < p_.kh; ++ky) {
+      for (size_t kx = 0; kx < p_.kw; ++kx) {
+        const int64_t ix = static_cast<int64_t>(ox) * sx + col_of_kx[kx];
+        tap[ky * p_.kw + kx] =
+            ix >= 0 && ix < static_cast<int64_t>(p_.w) ? row_of_ky[ky] + static_cast<size_t>(ix) * p_.c : zp_row_.data();
+      }
+    }
+    for (size_t c = 0; c < channels_; c += 16) {
+      __m512i acc = _mm512_loadu_si512(constants_.bias.data() + c);
+      const int32_t* w = weights_.data() + c;
+      for (size_t t = 0; t < taps_; ++t, w += channels_) {
+        acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(widen<SignedX>(tap[t] + c), _mm512_loadu_si512(w)));
+      }
+      store(out + ox * p_.c, c, requantize16_fast<Q, G>(acc, constants_.at(c, p_.y_zp, range)));
+    }
+  }
+
+  // 16 channels from c (fewer at the end of the row).
+  template <typename Q>
+  HONE_VNNI void store(Q* pixel, size_t c, __m128i v) const {
+    const __mmask16 mask = c + 16 <= p_.c ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (p_.c - c)) - 1);
+    _mm_mask_storeu_epi8(pixel + c, mask, v);
+  }
+
+  QConvParams p_;
+  size_t channels_;  // C rounded up to 16
+  size_t taps_;
+  size_t inner_begin_ = 0, inner_end_ = 0;
+  std::vector<int32_t> weights_;
+  std::vector<uint8_t> zp_row_;
+  ChannelConstants constants_;
+  int threads_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_vnni_qconv_kernel(const NodeDesc& d, const Context& c) {
+  if (!vnni_enabled()) return nullptr;
+  const std::optional<QConvParams> params = qlinear_conv_params(d);
+  if (!params) return nullptr;
+  const QConvParams& p = *params;
+  const reference::WindowGeometry& g = p.geometry;
+  // requantize16_fast's range: M < 2 (real models have M far below 1).
+  if (std::any_of(p.multipliers.begin(), p.multipliers.end(), [](float m) { return !(m < 2.0f); })) return nullptr;
+  std::unique_ptr<Kernel> k;
+  const bool unit = g.strides[0] == 1 && g.strides[1] == 1 && g.pads_begin[0] == 0 && g.pads_begin[1] == 0 &&
+                    g.pads_end[0] == 0 && g.pads_end[1] == 0;
+  if (p.groups == 1 && p.kh == 1 && p.kw == 1 && unit && p.x_type == ir::DType::UInt8) {
+    k = std::make_unique<PointwiseKernel>(p, c.threads);
+  } else if (p.groups == p.c && p.m == p.c && p.cg == 1 && p.kh * p.kw <= kMaxTaps) {
+    k = std::make_unique<DepthwiseKernel>(p, c.threads);
+  } else {
+    return nullptr;
+  }
+  k->input_layouts.assign(d.inputs.size(), Layout::Nchw);
+  k->input_layouts[0] = Layout::Nhwc;
+  k->output_layouts = {Layout::Nhwc};
+  return k;
+}
+
+}  // namespace hone::runtime::cpu
