@@ -73,21 +73,30 @@ __attribute__((target("avx512f"), always_inline)) inline __m128i requantize16(__
 // below 2^31 and vcvtpd2dq can round and convert in one step) and, unless kGuard, |acc| < 2^29
 // for every possible input (a bound from the weights and bias). About half the instructions of
 // requantize16, which matters when a convolution does few multiply-adds per output (1x1 layers
-// with few input channels, depthwise).
+// with few input channels, depthwise). Returns round(acc * M) + zp as int32, not yet saturated
+// (a saturating narrow to Q finishes it).
 template <typename Q, bool kGuard>
-__attribute__((target("avx512f"), always_inline)) inline __m128i requantize16_fast(__m512i acc, const Requant& q) {
+__attribute__((target("avx512f"), always_inline)) inline __m512i requantize16_wide(__m512i acc, const Requant& q) {
   if (kGuard) {
     if (__builtin_expect(_mm512_cmpge_epu32_mask(_mm512_abs_epi32(acc), _mm512_set1_epi32(1 << 29)) != 0, 0)) {
-      return requantize16<Q>(acc, q);
+      // The exact path, widened back (its values are already in Q's range).
+      const __m128i y = requantize16<Q>(acc, q);
+      return std::is_same_v<Q, int8_t> ? _mm512_cvtepi8_epi32(y) : _mm512_cvtepu8_epi32(y);
     }
   }
   const __m512d v0 = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(acc)), _mm512_loadu_pd(q.m));
   const __m512d v1 = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(acc, 1)), _mm512_loadu_pd(q.m + 8));
   constexpr int kNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-  __m512i y = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvt_roundpd_epi32(v0, kNearest)),
-                                 _mm512_cvt_roundpd_epi32(v1, kNearest), 1);
-  y = _mm512_add_epi32(y, _mm512_set1_epi32(q.zp));
-  // The saturating narrows clamp to the type's range ([0, 255] needs the negatives cut first).
+  const __m512i y = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvt_roundpd_epi32(v0, kNearest)),
+                                       _mm512_cvt_roundpd_epi32(v1, kNearest), 1);
+  return _mm512_add_epi32(y, _mm512_set1_epi32(q.zp));
+}
+
+// requantize16_wide narrowed to the 16 output bytes. The saturating narrows clamp to the
+// type's range ([0, 255] needs the negatives cut first).
+template <typename Q, bool kGuard>
+__attribute__((target("avx512f"), always_inline)) inline __m128i requantize16_fast(__m512i acc, const Requant& q) {
+  const __m512i y = requantize16_wide<Q, kGuard>(acc, q);
   if constexpr (std::is_same_v<Q, int8_t>) {
     return _mm512_cvtsepi32_epi8(y);
   } else {

@@ -116,6 +116,10 @@ HONE_VNNI inline void dpbusd(__m512i& acc, __m512i x, __m512i w) {
   asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "v"(w));
 }
 
+HONE_VNNI inline void dpbusd256(__m256i& acc, __m256i x, __m256i w) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "v"(w));
+}
+
 // One tile: R pixels x V vectors of 16 output channels, starting at channel vector `v0`.
 template <typename Q, bool G, int R, int V>
 HONE_VNNI void pointwise_tile(const PointwiseShape& s, const uint8_t* x, const int8_t* w, const ChannelConstants& cc,
@@ -233,32 +237,65 @@ class PointwiseKernel final : public Kernel {
 };
 
 // ---------------------------------------------------------------------------------- depthwise
+//
+// 64 channels x 4 taps per step: the four taps' 64-byte rows are interleaved by two rounds of
+// unpacks into four vectors whose int32 lanes hold one channel's four taps, so one vpdpbusd does
+// 16 channels x 4 taps. Within each 128-bit lane L, vector k holds channels 16 L + 4 k + (0..3);
+// weights, B' and M are packed in that order at prepare, and two rounds of saturating packs put
+// the requantized results back in channel order. Taps are padded to a multiple of 4 with zero
+// weights. int8 inputs are shifted to uint8 (x + 128, x_zp + 128) on load.
 
 constexpr size_t kMaxTaps = 64;
-constexpr size_t kPixelBlock = 4;
 
 class DepthwiseKernel final : public Kernel {
  public:
   DepthwiseKernel(const QConvParams& p, int threads)
       : p_(p),
-        channels_(round_up(p.c, 16)),
+        blocks_(0),
         taps_(p.kh * p.kw),
-        constants_(p, p.kh * p.kw),
+        groups_((taps_ + 3) / 4),
         threads_(threads) {
-    // [tap][channel] int32, zeros past C.
-    weights_.assign(taps_ * channels_, 0);
-    for (size_t c = 0; c < p.c; ++c) {
-      for (size_t t = 0; t < taps_; ++t) weights_[t * channels_ + c] = p.weights[c * taps_ + t];
+    QConvParams shifted = p;  // the same convolution over uint8 inputs
+    if (p.x_type == ir::DType::Int8) {
+      shifted.x_zp = p.x_zp + 128;
+      shifted.x_type = ir::DType::UInt8;
     }
-    // A padded row: W pixels of x_zp (plus what a 16-channel read past the last one touches).
-    zp_row_.assign(p.w * p.c + channels_, static_cast<uint8_t>(p.x_zp));
-    // Output columns whose window lies inside the input: every tap is row + ix * C.
+    const ChannelConstants cc(shifted, taps_);
+    guard_ = cc.guard;
+    // 64-channel blocks; a remainder of at most 32 channels is a 32-channel block (256-bit).
+    const size_t rem = p.c % 64;
+    blocks_ = p.c / 64 + (rem > 32 ? 1 : 0);
+    half_ = rem > 0 && rem <= 32;
+    const size_t lanes = blocks_ * 64 + (half_ ? 32 : 0);
+    bias_.assign(lanes, 0);
+    m_.assign(lanes, 0.0);
+    m_f_.assign(lanes, 0.0f);
+    weights_.assign(lanes * groups_ * 4, 0);
+    for (size_t b = 0; b < blocks_ + (half_ ? 1 : 0); ++b) {
+      const size_t width = b < blocks_ ? 64 : 32, per_k = width / 4, c0 = 64 * b;
+      for (size_t k = 0; k < 4; ++k) {
+        for (size_t j = 0; j < per_k; ++j) {
+          const size_t c = c0 + 16 * (j / 4) + 4 * k + j % 4, lane = c0 + per_k * k + j;
+          if (c >= p.c) continue;
+          bias_[lane] = cc.bias[c];
+          m_[lane] = cc.m[c];
+          m_f_[lane] = cc.m_f[c];
+          for (size_t t = 0; t < taps_; ++t) {
+            weights_[c0 * groups_ * 4 + (((t / 4) * 4 + k) * per_k + j) * 4 + t % 4] = p.weights[c * taps_ + t];
+          }
+        }
+      }
+    }
+    // A padded row: W pixels of x_zp (plus what a 64-channel read past the last one touches).
+    zp_row_.assign(p.w * p.c + 64, static_cast<uint8_t>(p.x_zp));
+    // Output columns whose window lies inside the input row: there each tap moves by
+    // stride * C from one column to the next.
     const reference::WindowGeometry& g = p.geometry;
-    const int64_t s = g.strides[1], pl = g.pads_begin[1], span = (static_cast<int64_t>(p.kw) - 1) * g.dilations[1];
-    const int64_t lo = (pl + s - 1) / s, hi = (static_cast<int64_t>(p.w) - 1 - span + pl) / s + 1;
-    inner_begin_ = static_cast<size_t>(std::clamp<int64_t>(lo, 0, static_cast<int64_t>(p.ow)));
-    inner_end_ = static_cast<size_t>(std::clamp<int64_t>(hi, static_cast<int64_t>(inner_begin_), static_cast<int64_t>(p.ow)));
-    if (static_cast<int64_t>(p.w) - 1 - span + pl < 0) inner_end_ = inner_begin_;
+    const int64_t s = g.strides[1], pl = g.pads_begin[1], last = static_cast<int64_t>(p.w) - 1 -
+                                                                 (static_cast<int64_t>(p.kw) - 1) * g.dilations[1] + pl;
+    const int64_t ow = static_cast<int64_t>(p.ow);
+    inner_begin_ = static_cast<size_t>(std::min((pl + s - 1) / s, ow));
+    inner_end_ = last < 0 ? inner_begin_ : static_cast<size_t>(std::clamp(last / s + 1, static_cast<int64_t>(inner_begin_), ow));
   }
 
   void run(void* const* ptrs) override {
@@ -277,7 +314,7 @@ class DepthwiseKernel final : public Kernel {
   template <bool SignedX, typename Q>
   void run_typed(const uint8_t* x, Q* y) const {
     parallel_ranges(p_.n * p_.oh, 1, threads_, [&](size_t begin, size_t end) {
-      if (constants_.guard) {
+      if (guard_) {
         rows<SignedX, true>(x, y, begin, end);
       } else {
         rows<SignedX, false>(x, y, begin, end);
@@ -285,21 +322,16 @@ class DepthwiseKernel final : public Kernel {
     });
   }
 
-  template <bool SignedX>
-  HONE_VNNI static __m512i widen(const uint8_t* p) {
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    return SignedX ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
-  }
-
   template <bool SignedX, bool G, typename Q>
   HONE_VNNI void rows(const uint8_t* x, Q* y, size_t begin, size_t end) const {
     const reference::WindowGeometry& g = p_.geometry;
-    const quant::QRange range = quant::qrange(p_.y_type);
     const size_t C = p_.c;
-    const int64_t sx = g.strides[1], pl = g.pads_begin[1], dx = g.dilations[1];
+    const int64_t sx = g.strides[1];
     const uint8_t* row_of_ky[kMaxTaps];  // the input row each ky reads (zp_row_ when padded)
     int64_t col_of_kx[kMaxTaps];         // kx * dilation - pad
-    for (size_t kx = 0; kx < p_.kw; ++kx) col_of_kx[kx] = static_cast<int64_t>(kx) * dx - pl;
+    for (size_t kx = 0; kx < p_.kw; ++kx) col_of_kx[kx] = static_cast<int64_t>(kx) * g.dilations[1] - g.pads_begin[1];
+    const uint8_t* tap[kMaxTaps + 3];
+    for (size_t t = taps_; t < groups_ * 4; ++t) tap[t] = zp_row_.data();  // zero weights
     for (size_t row = begin; row < end; ++row) {
       const size_t n = row / p_.oh, oy = row % p_.oh;
       const uint8_t* image = x + n * p_.h * p_.w * C;
@@ -308,72 +340,104 @@ class DepthwiseKernel final : public Kernel {
         row_of_ky[ky] = iy >= 0 && iy < static_cast<int64_t>(p_.h) ? image + static_cast<size_t>(iy) * p_.w * C : zp_row_.data();
       }
       Q* out = y + row * p_.ow * C;
-      for (size_t ox = 0; ox < inner_begin_; ++ox) border<SignedX, G>(row_of_ky, col_of_kx, ox, out, range);
-      // Inner columns, kPixelBlock at a time: each weight vector loaded once for the block.
-      size_t ox = inner_begin_;
-      for (; ox + kPixelBlock <= inner_end_; ox += kPixelBlock) {
-        for (size_t c = 0; c < channels_; c += 16) {
-          __m512i acc[kPixelBlock];
-          const __m512i b = _mm512_loadu_si512(constants_.bias.data() + c);
-          for (size_t i = 0; i < kPixelBlock; ++i) acc[i] = b;
-          const int32_t* w = weights_.data() + c;
+      const size_t step = static_cast<size_t>(sx) * C;
+      for (size_t ox = 0; ox < p_.ow; ++ox, out += C) {
+        if (ox > inner_begin_ && ox < inner_end_) {
+          for (size_t t = 0; t < taps_; ++t) tap[t] += step;
+        } else {
           for (size_t ky = 0; ky < p_.kh; ++ky) {
-            const uint8_t* r = row_of_ky[ky] + c;
-            for (size_t kx = 0; kx < p_.kw; ++kx, w += channels_) {
-              const __m512i wv = _mm512_loadu_si512(w);
-              const uint8_t* px = r + static_cast<size_t>(static_cast<int64_t>(ox) * sx + col_of_kx[kx]) * C;
-#pragma GCC unroll 4
-              for (size_t i = 0; i < kPixelBlock; ++i) {
-                acc[i] = _mm512_add_epi32(acc[i], _mm512_mullo_epi32(widen<SignedX>(px + i * static_cast<size_t>(sx) * C), wv));
-              }
+            for (size_t kx = 0; kx < p_.kw; ++kx) {
+              const int64_t ix = static_cast<int64_t>(ox) * sx + col_of_kx[kx];
+              tap[ky * p_.kw + kx] = ix >= 0 && ix < static_cast<int64_t>(p_.w)
+                                         ? row_of_ky[ky] + static_cast<size_t>(ix) * C
+                                         : zp_row_.data();
             }
           }
-          const Requant q = constants_.at(c, p_.y_zp, range);
-#pragma GCC unroll 4
-          for (size_t i = 0; i < kPixelBlock; ++i) store(out + (ox + i) * C, c, requantize16_fast<Q, G>(acc[i], q));
         }
+        for (size_t b = 0; b < blocks_; ++b) block<SignedX, G>(tap, b, out);
+        if (half_) half_block<SignedX, G>(tap, out);
       }
-      for (; ox < p_.ow; ++ox) border<SignedX, G>(row_of_ky, col_of_kx, ox, out, range);
     }
   }
 
-  // A border column: a pointer per tap, x_zp where the window leaves the input.
+  // Channels 64 b .. 64 b + 63 of one output pixel.
   template <bool SignedX, bool G, typename Q>
-  HONE_VNNI void border(const uint8_t* const* row_of_ky, const int64_t* col_of_kx, size_t ox, Q* out,
-                        quant::QRange range) const {
-    const uint8_t* tap[kMaxTaps];
-    const int64_t sx = p_.geometry.strides[1];
-    for (size_t ky = 0; ky < p_.kh; ++ky) {
-      for (size_t kx = 0; kx < p_.kw; ++kx) {
-        const int64_t ix = static_cast<int64_t>(ox) * sx + col_of_kx[kx];
-        tap[ky * p_.kw + kx] =
-            ix >= 0 && ix < static_cast<int64_t>(p_.w) ? row_of_ky[ky] + static_cast<size_t>(ix) * p_.c : zp_row_.data();
+  HONE_VNNI void block(const uint8_t* const* tap, size_t b, Q* out) const {
+    const size_t c0 = 64 * b;
+    __m512i acc[4];
+    for (int k = 0; k < 4; ++k) acc[k] = _mm512_loadu_si512(bias_.data() + c0 + 16 * static_cast<size_t>(k));
+    const int8_t* w = weights_.data() + b * groups_ * 256;
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+    for (size_t gi = 0; gi < groups_; ++gi, w += 256) {
+      __m512i t[4];
+      for (int i = 0; i < 4; ++i) {
+        t[i] = _mm512_loadu_si512(tap[4 * gi + static_cast<size_t>(i)] + c0);
+        if (SignedX) t[i] = _mm512_xor_si512(t[i], flip);
       }
+      const __m512i lo01 = _mm512_unpacklo_epi8(t[0], t[1]), hi01 = _mm512_unpackhi_epi8(t[0], t[1]);
+      const __m512i lo23 = _mm512_unpacklo_epi8(t[2], t[3]), hi23 = _mm512_unpackhi_epi8(t[2], t[3]);
+      dpbusd(acc[0], _mm512_unpacklo_epi16(lo01, lo23), _mm512_loadu_si512(w));
+      dpbusd(acc[1], _mm512_unpackhi_epi16(lo01, lo23), _mm512_loadu_si512(w + 64));
+      dpbusd(acc[2], _mm512_unpacklo_epi16(hi01, hi23), _mm512_loadu_si512(w + 128));
+      dpbusd(acc[3], _mm512_unpackhi_epi16(hi01, hi23), _mm512_loadu_si512(w + 192));
     }
-    for (size_t c = 0; c < channels_; c += 16) {
-      __m512i acc = _mm512_loadu_si512(constants_.bias.data() + c);
-      const int32_t* w = weights_.data() + c;
-      for (size_t t = 0; t < taps_; ++t, w += channels_) {
-        acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(widen<SignedX>(tap[t] + c), _mm512_loadu_si512(w)));
-      }
-      store(out + ox * p_.c, c, requantize16_fast<Q, G>(acc, constants_.at(c, p_.y_zp, range)));
+    const quant::QRange range = quant::qrange(p_.y_type);
+    __m512i yv[4];
+    for (int k = 0; k < 4; ++k) {
+      const size_t lane = c0 + 16 * static_cast<size_t>(k);
+      yv[k] = requantize16_wide<Q, G>(acc[k], Requant{m_.data() + lane, m_f_.data() + lane, p_.y_zp, range});
     }
+    const __m512i p01 = _mm512_packs_epi32(yv[0], yv[1]), p23 = _mm512_packs_epi32(yv[2], yv[3]);
+    const __m512i bytes = std::is_same_v<Q, int8_t> ? _mm512_packs_epi16(p01, p23) : _mm512_packus_epi16(p01, p23);
+    const size_t left = p_.c - c0;
+    const __mmask64 mask = left >= 64 ? ~__mmask64{0} : (__mmask64{1} << left) - 1;
+    _mm512_mask_storeu_epi8(out + c0, mask, bytes);
   }
 
-  // 16 channels from c (fewer at the end of the row).
-  template <typename Q>
-  HONE_VNNI void store(Q* pixel, size_t c, __m128i v) const {
-    const __mmask16 mask = c + 16 <= p_.c ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (p_.c - c)) - 1);
-    _mm_mask_storeu_epi8(pixel + c, mask, v);
+  // The last 32 (or fewer) channels, the same way in 256-bit vectors; for requantization two
+  // of them (vectors k and k + 1, 8 lanes each) make one 16-lane vector.
+  template <bool SignedX, bool G, typename Q>
+  HONE_VNNI void half_block(const uint8_t* const* tap, Q* out) const {
+    const size_t c0 = 64 * blocks_;
+    __m256i acc[4];
+    for (int k = 0; k < 4; ++k) acc[k] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias_.data() + c0 + 8 * static_cast<size_t>(k)));
+    const int8_t* w = weights_.data() + c0 * groups_ * 4;
+    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+    for (size_t gi = 0; gi < groups_; ++gi, w += 128) {
+      __m256i t[4];
+      for (int i = 0; i < 4; ++i) {
+        t[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tap[4 * gi + static_cast<size_t>(i)] + c0));
+        if (SignedX) t[i] = _mm256_xor_si256(t[i], flip);
+      }
+      const __m256i lo01 = _mm256_unpacklo_epi8(t[0], t[1]), hi01 = _mm256_unpackhi_epi8(t[0], t[1]);
+      const __m256i lo23 = _mm256_unpacklo_epi8(t[2], t[3]), hi23 = _mm256_unpackhi_epi8(t[2], t[3]);
+      dpbusd256(acc[0], _mm256_unpacklo_epi16(lo01, lo23), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)));
+      dpbusd256(acc[1], _mm256_unpackhi_epi16(lo01, lo23), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32)));
+      dpbusd256(acc[2], _mm256_unpacklo_epi16(hi01, hi23), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 64)));
+      dpbusd256(acc[3], _mm256_unpackhi_epi16(hi01, hi23), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 96)));
+    }
+    const quant::QRange range = quant::qrange(p_.y_type);
+    const __m512i y01 = requantize16_wide<Q, G>(_mm512_inserti64x4(_mm512_castsi256_si512(acc[0]), acc[1], 1),
+                                                Requant{m_.data() + c0, m_f_.data() + c0, p_.y_zp, range});
+    const __m512i y23 = requantize16_wide<Q, G>(_mm512_inserti64x4(_mm512_castsi256_si512(acc[2]), acc[3], 1),
+                                                Requant{m_.data() + c0 + 16, m_f_.data() + c0 + 16, p_.y_zp, range});
+    const __m256i p01 = _mm256_packs_epi32(_mm512_castsi512_si256(y01), _mm512_extracti64x4_epi64(y01, 1));
+    const __m256i p23 = _mm256_packs_epi32(_mm512_castsi512_si256(y23), _mm512_extracti64x4_epi64(y23, 1));
+    const __m256i bytes = std::is_same_v<Q, int8_t> ? _mm256_packs_epi16(p01, p23) : _mm256_packus_epi16(p01, p23);
+    _mm256_mask_storeu_epi8(out + c0, static_cast<__mmask32>((uint64_t{1} << (p_.c - c0)) - 1), bytes);
   }
 
   QConvParams p_;
-  size_t channels_;  // C rounded up to 16
-  size_t taps_;
-  size_t inner_begin_ = 0, inner_end_ = 0;
-  std::vector<int32_t> weights_;
+  bool half_ = false;  // a last block of 32 channels
+  size_t inner_begin_ = 0, inner_end_ = 0;  // output columns with the whole window inside
+  size_t blocks_;  // 64-channel blocks
+  size_t taps_, groups_;  // kh * kw, and in fours
+  bool guard_ = false;
+  std::vector<int32_t> bias_;  // B' in the blocks' lane order
+  std::vector<double> m_;
+  std::vector<float> m_f_;
+  std::vector<int8_t> weights_;  // [block][tap group][vector k][16 lanes][4 taps]
   std::vector<uint8_t> zp_row_;
-  ChannelConstants constants_;
   int threads_;
 };
 
