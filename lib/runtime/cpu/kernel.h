@@ -4,8 +4,8 @@
 // prepare, graph inputs and outputs set per run).
 //
 // Adding a fast kernel: write a factory (NodeDesc -> Kernel, nullptr when the node is outside
-// its fast path), list it in kFastKernels (cpu_executor.cpp), and add the op to the
-// differential tests (tests/unit/test_cpu_runtime.cpp).
+// its fast path), list it in kFactories (cpu_executor.cpp), and add the op to the
+// differential tests (tests/unit/test_cpu_differential.cpp; int8: test_cpu_int8.cpp).
 #pragma once
 
 #include "ir/graph.h"
