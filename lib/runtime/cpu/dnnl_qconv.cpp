@@ -24,8 +24,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cmath>
-#include <type_traits>
 
 #include <immintrin.h>
 

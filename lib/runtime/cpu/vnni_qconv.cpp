@@ -9,8 +9,8 @@
 //              Tiles of 6 pixels x 64 channels (24 accumulators); weights packed once as
 //              [M/16][K/4][16 channels][4 k] with zeros past M and K.
 //   depthwise  group == C == M, any window, stride, dilation and padding, int8 or uint8:
-//              16 channels per vector, one widening multiply-add per tap; a padded tap reads a
-//              row of x_zp (what QLinearConv pads with).
+//              vpdpbusd over four interleaved taps, 64 channels per block (32 for a short
+//              remainder); a padded tap reads a row of x_zp (what QLinearConv pads with).
 //
 // Both compute sum(x * w) + B', with B' = B - x_zp * sum(w) folded at prepare: the same int32
 // value as the reference's sum((x - x_zp) * w) + B (two's complement, wrapping alike). Nhwc in
@@ -214,14 +214,23 @@ class PointwiseKernel final : public Kernel {
  private:
   template <typename Q>
   void run_typed(const uint8_t* x, Q* y) const {
+    if (constants_.guard) {
+      run_tiles<Q, true>(x, y);
+    } else {
+      run_tiles<Q, false>(x, y);
+    }
+  }
+
+  template <typename Q, bool G>
+  void run_tiles(const uint8_t* x, Q* y) const {
     const quant::QRange range = quant::qrange(y_type_);
     parallel_ranges(pixels_, kTilePixels, threads_, [&](size_t begin, size_t end) {
       for (size_t p = begin; p < end; p += kTilePixels) {
         const int rows = static_cast<int>(std::min<size_t>(kTilePixels, end - p));
         for (size_t v = 0; v < shape_.vectors; v += kTileVectors) {
           const int vectors = static_cast<int>(std::min<size_t>(kTileVectors, shape_.vectors - v));
-          (constants_.guard ? tile_for<Q, true>(rows, vectors) : tile_for<Q, false>(rows, vectors))(shape_, x + p * shape_.k, packed_.data(), constants_, y_zp_, range,
-                                     y + p * shape_.m, v);
+          tile_for<Q, G>(rows, vectors)(shape_, x + p * shape_.k, packed_.data(), constants_, y_zp_, range,
+                                        y + p * shape_.m, v);
         }
       }
     });
@@ -251,7 +260,7 @@ class DepthwiseKernel final : public Kernel {
  public:
   DepthwiseKernel(const QConvParams& p, int threads)
       : p_(p),
-        blocks_(0),
+        range_(quant::qrange(p.y_type)),
         taps_(p.kh * p.kw),
         groups_((taps_ + 3) / 4),
         threads_(threads) {
@@ -291,11 +300,12 @@ class DepthwiseKernel final : public Kernel {
     // Output columns whose window lies inside the input row: there each tap moves by
     // stride * C from one column to the next.
     const reference::WindowGeometry& g = p.geometry;
-    const int64_t s = g.strides[1], pl = g.pads_begin[1], last = static_cast<int64_t>(p.w) - 1 -
-                                                                 (static_cast<int64_t>(p.kw) - 1) * g.dilations[1] + pl;
-    const int64_t ow = static_cast<int64_t>(p.ow);
+    const int64_t s = g.strides[1], pl = g.pads_begin[1], ow = static_cast<int64_t>(p.ow);
+    // The last input column a window may start at, shifted by the padding.
+    const int64_t last = static_cast<int64_t>(p.w) - 1 - (static_cast<int64_t>(p.kw) - 1) * g.dilations[1] + pl;
     inner_begin_ = static_cast<size_t>(std::min((pl + s - 1) / s, ow));
-    inner_end_ = last < 0 ? inner_begin_ : static_cast<size_t>(std::clamp(last / s + 1, static_cast<int64_t>(inner_begin_), ow));
+    inner_end_ = last < 0 ? inner_begin_
+                          : static_cast<size_t>(std::clamp(last / s + 1, static_cast<int64_t>(inner_begin_), ow));
   }
 
   void run(void* const* ptrs) override {
@@ -381,11 +391,10 @@ class DepthwiseKernel final : public Kernel {
       dpbusd(acc[2], _mm512_unpacklo_epi16(hi01, hi23), _mm512_loadu_si512(w + 128));
       dpbusd(acc[3], _mm512_unpackhi_epi16(hi01, hi23), _mm512_loadu_si512(w + 192));
     }
-    const quant::QRange range = quant::qrange(p_.y_type);
     __m512i yv[4];
     for (int k = 0; k < 4; ++k) {
       const size_t lane = c0 + 16 * static_cast<size_t>(k);
-      yv[k] = requantize16_wide<Q, G>(acc[k], Requant{m_.data() + lane, m_f_.data() + lane, p_.y_zp, range});
+      yv[k] = requantize16_wide<Q, G>(acc[k], Requant{m_.data() + lane, m_f_.data() + lane, p_.y_zp, range_});
     }
     const __m512i p01 = _mm512_packs_epi32(yv[0], yv[1]), p23 = _mm512_packs_epi32(yv[2], yv[3]);
     const __m512i bytes = std::is_same_v<Q, int8_t> ? _mm512_packs_epi16(p01, p23) : _mm512_packus_epi16(p01, p23);
@@ -400,7 +409,9 @@ class DepthwiseKernel final : public Kernel {
   HONE_VNNI void half_block(const uint8_t* const* tap, Q* out) const {
     const size_t c0 = 64 * blocks_;
     __m256i acc[4];
-    for (int k = 0; k < 4; ++k) acc[k] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias_.data() + c0 + 8 * static_cast<size_t>(k)));
+    for (int k = 0; k < 4; ++k) {
+      acc[k] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias_.data() + c0 + 8 * static_cast<size_t>(k)));
+    }
     const int8_t* w = weights_.data() + c0 * groups_ * 4;
     const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
     for (size_t gi = 0; gi < groups_; ++gi, w += 128) {
@@ -416,11 +427,10 @@ class DepthwiseKernel final : public Kernel {
       dpbusd256(acc[2], _mm256_unpacklo_epi16(hi01, hi23), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 64)));
       dpbusd256(acc[3], _mm256_unpackhi_epi16(hi01, hi23), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 96)));
     }
-    const quant::QRange range = quant::qrange(p_.y_type);
     const __m512i y01 = requantize16_wide<Q, G>(_mm512_inserti64x4(_mm512_castsi256_si512(acc[0]), acc[1], 1),
-                                                Requant{m_.data() + c0, m_f_.data() + c0, p_.y_zp, range});
+                                                Requant{m_.data() + c0, m_f_.data() + c0, p_.y_zp, range_});
     const __m512i y23 = requantize16_wide<Q, G>(_mm512_inserti64x4(_mm512_castsi256_si512(acc[2]), acc[3], 1),
-                                                Requant{m_.data() + c0 + 16, m_f_.data() + c0 + 16, p_.y_zp, range});
+                                                Requant{m_.data() + c0 + 16, m_f_.data() + c0 + 16, p_.y_zp, range_});
     const __m256i p01 = _mm256_packs_epi32(_mm512_castsi512_si256(y01), _mm512_extracti64x4_epi64(y01, 1));
     const __m256i p23 = _mm256_packs_epi32(_mm512_castsi512_si256(y23), _mm512_extracti64x4_epi64(y23, 1));
     const __m256i bytes = std::is_same_v<Q, int8_t> ? _mm256_packs_epi16(p01, p23) : _mm256_packus_epi16(p01, p23);
@@ -428,10 +438,11 @@ class DepthwiseKernel final : public Kernel {
   }
 
   QConvParams p_;
-  bool half_ = false;  // a last block of 32 channels
+  quant::QRange range_;                     // of the output type
+  size_t taps_, groups_;                    // kh * kw, and in fours
+  size_t blocks_ = 0;                       // 64-channel blocks
+  bool half_ = false;                       // then a block of the last <= 32 channels
   size_t inner_begin_ = 0, inner_end_ = 0;  // output columns with the whole window inside
-  size_t blocks_;  // 64-channel blocks
-  size_t taps_, groups_;  // kh * kw, and in fours
   bool guard_ = false;
   std::vector<int32_t> bias_;  // B' in the blocks' lane order
   std::vector<double> m_;
