@@ -262,6 +262,49 @@ bool fuse_dense(ir::Graph& g, ir::Node& op) {
   return true;
 }
 
+
+// DequantizeLinear(x_q) -> MaxPool -> [Relu | Clip] -> QuantizeLinear -> y_q, per-tensor: the max
+// of dequantized values is the dequantized max (DequantizeLinear is increasing), so the pool
+// runs on x_q (MaxPool takes int8 / uint8 since opset 12) and the requantization, if any, on its
+// 4x smaller output. With equal scale, zero point and type, Q(DQ(v)) == v exactly (the float
+// error of (v - z) * s / s is far below half a step) and the pair goes away: y_q = MaxPool(x_q).
+bool fuse_max_pool(ir::Graph& g, ir::Node& pool) {
+  if (pool.inputs.size() != 1 || pool.outputs.empty() || pool.outputs.size() > 2) return false;
+  if (pool.outputs.size() == 2 && !pool.outputs[1].empty()) return false;  // Indices
+  auto x = dequantize_of(g, pool.inputs[0]);
+  if (!x || x->scale->numel() != 1 || (x->zp && x->zp->numel() != 1) || sole_reader(g, pool.inputs[0]) != &pool) return false;
+  const ir::DType x_type = dtype_of(g, x->q);
+  if (!is_8bit(x_type) || (x->zp && x->zp->dtype() != x_type)) return false;
+  ir::Node* q = quantize_after(g, pool);
+  if (!q) return false;
+  const ir::Tensor* y_zp = q->inputs.size() > 2 && !q->inputs[2].empty() ? g.initializer(q->inputs[2]) : nullptr;
+  const ir::DType y_type = y_zp ? y_zp->dtype() : ir::DType::UInt8;
+  const bool same = x_type == y_type && zero_point_value(x->zp) == zero_point_value(y_zp) &&
+                    x->scale->data<float>()[0] == g.initializer(q->inputs[1])->data<float>()[0];
+  ir::Node p;
+  p.op_type = "MaxPool";
+  p.name = pool.name;
+  p.attrs = pool.attrs;
+  p.inputs = {x->q};
+  p.outputs = {same ? q->outputs[0] : g.unique_name(pool.outputs[0] + "_q")};
+  std::vector<ir::Node> made{std::move(p)};
+  if (!same) {  // requantize the pooled values: DequantizeLinear(x's parameters) -> QuantizeLinear
+    ir::Node dq = *x->node;
+    dq.name = g.unique_name(x->node->name + "_after_pool");
+    dq.inputs[0] = made[0].outputs[0];
+    dq.outputs = {g.unique_name(pool.outputs[0] + "_dq")};
+    ir::Node rq = *q;
+    rq.inputs[0] = dq.outputs[0];
+    made.push_back(std::move(dq));
+    made.push_back(std::move(rq));
+  }
+  const ir::Node* dq_node = x->node;
+  for (auto& n : made) g.insert_node_before(q, std::move(n));
+  remove_chain(g, pool, *q);
+  g.remove_node(dq_node);
+  return true;
+}
+
 }  // namespace
 
 int fuse_qdq_to_qlinear(ir::Graph& graph) {
@@ -273,6 +316,13 @@ int fuse_qdq_to_qlinear(ir::Graph& graph) {
   }
   for (ir::Node* n : candidates) {
     fused += is_op(n, "Conv") ? fuse_conv(graph, *n) : fuse_dense(graph, *n);
+  }
+  if (graph.opset() >= 12) {  // int8 / uint8 MaxPool
+    std::vector<ir::Node*> pools;
+    for (const auto& n : graph.nodes) {
+      if (is_op(n.get(), "MaxPool")) pools.push_back(n.get());
+    }
+    for (ir::Node* n : pools) fused += fuse_max_pool(graph, *n);
   }
   // DequantizeLinear nodes nothing reads any more (the weights' and biases').
   for (bool changed = fused > 0; changed;) {

@@ -23,6 +23,10 @@
 //     with z_y at the bottom of y's range; Clip(lo, hi) whose bounds quantize outside y's range;
 //   - each intermediate value has exactly one reader and is not a graph output.
 // DequantizeLinear nodes left without readers are removed.
+//
+// Also DequantizeLinear -> MaxPool -> [Relu | Clip] -> QuantizeLinear (per-tensor, opset >= 12)
+// becomes MaxPool on the quantized values (+ DequantizeLinear -> QuantizeLinear after it when
+// the two sides' parameters differ); exact, since max commutes with an increasing map.
 #pragma once
 
 #include "ir/graph.h"

@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <random>
 
 using namespace hone;
@@ -247,7 +248,7 @@ TEST_CASE("cpu differential: Concat in Nhwc and Nchw", "[cpu_runtime][differenti
   }
 }
 
-TEST_CASE("cpu differential: sparse convolutions (unstructured, 2:4-like, blocked reductions)", "[cpu_runtime][differential]") {
+TEST_CASE("cpu differential: sparse convolutions (unstructured, blocked reductions)", "[cpu_runtime][differential]") {
   std::mt19937 rng(12);
   struct Case {
     int64_t n, c, h, w, m, k, s, d, pad;
@@ -281,6 +282,66 @@ TEST_CASE("cpu differential: sparse convolutions (unstructured, 2:4-like, blocke
                               fmt::format("sparse conv N{} C{} {}x{} M{} k{} s{} d{} pad{} sparsity {}", k.n, k.c, k.h, k.w,
                                           k.m, k.k, k.s, k.d, k.pad, k.sparsity));
   }
+}
+
+TEST_CASE("cpu differential: 2:4 sparse convolutions (pairs, padded pairs, empty groups, blocks, chunks)",
+          "[cpu_runtime][differential]") {
+  std::mt19937 rng(14);
+  struct Case {
+    int64_t n, c, h, w, m, k, s, d, pad;
+    bool bn_relu;
+  };
+  // Reductions of 288 to 2304 rows: one gathered block up to 1024 rows (28 channel groups of a
+  // 3x3), several beyond; 64-channel chunks with a partial last one (100, 130, 150); 25 to 900
+  // output pixels (partial 64-pixel tiles); 7x7 with 130 channels and 2 threads splits the
+  // chunks between threads (one tile).
+  for (const Case& k : {Case{1, 32, 24, 24, 64, 3, 1, 1, 1, false}, Case{1, 64, 28, 28, 150, 3, 2, 1, 1, true},
+                        Case{1, 128, 9, 9, 100, 3, 1, 2, 2, false}, Case{1, 256, 7, 7, 130, 3, 1, 1, 1, true},
+                        Case{2, 16, 30, 30, 80, 3, 1, 1, 0, false}, Case{2, 16, 40, 40, 64, 5, 2, 1, 2, true}}) {
+    GraphBuilder b(19);
+    b.input("x", {k.n, k.c, k.h, k.w});
+    ir::Tensor w = b.random({k.m, k.c, k.k, k.k});
+    // Per (output channel, 4 input channels, tap): mostly 2 nonzeros, sometimes 1 or none.
+    const int64_t taps = k.k * k.k;
+    auto v = w.span<float>();
+    for (int64_t m = 0; m < k.m; ++m) {
+      for (int64_t g = 0; g < k.c / 4; ++g) {
+        for (int64_t t = 0; t < taps; ++t) {
+          const int keep = std::discrete_distribution<int>({1, 2, 12})(rng);
+          std::array<int, 4> order{0, 1, 2, 3};
+          std::shuffle(order.begin(), order.end(), rng);
+          for (int a = keep; a < 4; ++a) v[static_cast<size_t>(((m * k.c) + 4 * g + order[a]) * taps + t)] = 0.0f;
+        }
+      }
+    }
+    b.node("Conv", {"x", b.init("w", std::move(w)), b.random_init("bias", {k.m})}, {"c"},
+           {{"strides", ir::Attribute::of_ints({k.s, k.s})},
+            {"dilations", ir::Attribute::of_ints({k.d, k.d})},
+            {"pads", ir::Attribute::of_ints({k.pad, k.pad, k.pad, k.pad})}});
+    if (k.bn_relu) {
+      b.node("BatchNormalization",
+             {"c", b.random_init("s", {k.m}, 0.5f, 1.5f), b.random_init("bb", {k.m}), b.random_init("mu", {k.m}),
+              b.random_init("var", {k.m}, 0.2f, 2.0f)},
+             {"bn"});
+      b.node("Relu", {"bn"}, {"r"});
+    }
+    b.output(k.bn_relu ? "r" : "c");
+    require_matches_reference(b.build(), {random_tensor(rng, {k.n, k.c, k.h, k.w})}, "sparse:conv_2of4",
+                              fmt::format("2:4 conv N{} C{} {}x{} M{} k{} s{} d{} pad{}", k.n, k.c, k.h, k.w, k.m, k.k,
+                                          k.s, k.d, k.pad));
+  }
+  // One group with three nonzeros: not 2:4, and at ~50 % zeros below the CSR threshold: dense.
+  GraphBuilder b(20);
+  b.input("x", {1, 32, 24, 24});
+  ir::Tensor w = b.random({64, 32, 3, 3});
+  auto v = w.span<float>();
+  for (size_t i = 0; i < v.size(); ++i) {
+    if ((i / 9) % 4 >= 2) v[i] = 0.0f;  // channels 2, 3 of every group
+  }
+  v[2 * 9] = 1.0f;  // output channel 0, input channel 2, tap 0
+  b.node("Conv", {"x", b.init("w", std::move(w))}, {"y"}, {{"pads", ir::Attribute::of_ints({1, 1, 1, 1})}});
+  b.output("y");
+  require_matches_reference(b.build(), {random_tensor(rng, {1, 32, 24, 24})}, "xnnpack:conv", "3 of 4 in one group");
 }
 
 TEST_CASE("cpu runtime: small or 1x1 sparse layers stay on the dense kernel", "[cpu_runtime][differential]") {

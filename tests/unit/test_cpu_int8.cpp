@@ -311,3 +311,45 @@ TEST_CASE("cpu int8: patterns the integer kernel cannot take stay in float", "[c
     for (size_t i = 0; i < a.size(); ++i) REQUIRE(std::abs(int(a[i]) - int(b[i])) <= 1);
   }
 }
+
+TEST_CASE("cpu int8: QDQ MaxPool runs on the quantized values, exactly equal to the float QDQ graph", "[cpu_runtime][int8]") {
+  std::mt19937 rng(10);
+  struct Case {
+    ir::DType x_type, y_type;
+    float x_scale, y_scale;
+    int x_zp, y_zp;
+    bool relu;
+    int64_t opset;
+    int nodes_after;  // the rewritten graph's node count (0: no rewrite)
+  };
+  const auto u8 = ir::DType::UInt8, s8 = ir::DType::Int8;
+  for (const Case& k : {Case{u8, u8, 0.05f, 0.05f, 3, 3, false, 13, 1}, Case{s8, s8, 0.02f, 0.02f, -5, -5, false, 12, 1},
+                        Case{u8, u8, 0.05f, 0.07f, 3, 0, true, 13, 3}, Case{s8, u8, 0.03f, 0.03f, 0, 0, false, 13, 3},
+                        Case{u8, u8, 0.05f, 0.05f, 3, 3, false, 11, 0}}) {
+    INFO("x " << ir::dtype_name(k.x_type) << " y " << ir::dtype_name(k.y_type) << " scales " << k.x_scale << " "
+              << k.y_scale << " zero points " << k.x_zp << " " << k.y_zp << " relu " << k.relu << " opset " << k.opset);
+    GraphBuilder b(21, k.opset);
+    b.input("xq", {1, 24, 15, 17}, k.x_type);
+    b.node("DequantizeLinear", {"xq", b.init("xs", ir::Tensor::scalar<float>(k.x_scale)), b.init("xz", q_scalar(k.x_type, k.x_zp))},
+           {"x"});
+    b.node("MaxPool", {"x"}, {"p"},
+           {{"kernel_shape", ir::Attribute::of_ints({3, 3})}, {"strides", ir::Attribute::of_ints({2, 2})},
+            {"pads", ir::Attribute::of_ints({1, 1, 1, 1})}});
+    if (k.relu) b.node("Relu", {"p"}, {"r"});
+    b.node("QuantizeLinear", {k.relu ? "r" : "p", b.init("ys", ir::Tensor::scalar<float>(k.y_scale)), b.init("yz", q_scalar(k.y_type, k.y_zp))},
+           {"y"});
+    b.output("y");
+    const ir::Model m = b.build();
+    ir::Graph rewritten = m.graph;
+    REQUIRE(passes::fuse_qdq_to_qlinear(rewritten) == (k.nodes_after > 0 ? 1 : 0));
+    if (k.nodes_after > 0) REQUIRE(static_cast<int>(rewritten.nodes.size()) == k.nodes_after);
+    const ir::Tensor x = random_q(rng, k.x_type, {1, 24, 15, 17});
+    CpuExecutor cpu(m.graph, {.threads = 2});
+    const auto got = cpu.run({&x, 1});
+    const auto kernels = kernels_of(cpu);
+    const std::string pool = k.x_type == u8 ? "xnnpack:max_pool_u8" : "xnnpack:max_pool_s8";
+    CHECK((std::find(kernels.begin(), kernels.end(), pool) != kernels.end()) == (k.nodes_after > 0));
+    // Exact against the float QDQ graph, not only against the rewritten one.
+    require_bytes_equal(got[0], runtime::ReferenceInterpreter(m.graph).run({&x, 1})[0]);
+  }
+}

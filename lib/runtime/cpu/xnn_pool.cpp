@@ -1,4 +1,4 @@
-// MaxPool, AveragePool and GlobalAveragePool on XNNPACK (f32, Nhwc). ceil_mode becomes extra
+// MaxPool (f32, int8, uint8), AveragePool and GlobalAveragePool (f32) on XNNPACK, Nhwc. ceil_mode becomes extra
 // end padding, which both XNNPACK pools leave out of the window (max ignores it; average
 // divides by the taps inside the input, ONNX's count_include_pad = 0).
 #include "runtime/cpu/xnnpack_util.h"
@@ -30,7 +30,10 @@ std::unique_ptr<Kernel> make_xnn_pool_kernel(const NodeDesc& d, const Context& c
   }
   const ValueDesc& x = d.inputs[0];
   const ValueDesc& y = d.outputs[0];
-  if (!xnn::is_float(x) || !xnn::is_float(y) || x.shape.size() != 4 || y.shape.size() != 4) return nullptr;
+  // MaxPool also on int8 / uint8 values (what a QDQ model's pools become, passes/qdq_fusion.h).
+  const bool bytes = max && x.dtype == y.dtype && (x.dtype == ir::DType::UInt8 || x.dtype == ir::DType::Int8) &&
+                     d.activation.none();
+  if ((!bytes && (!xnn::is_float(x) || !xnn::is_float(y))) || x.shape.size() != 4 || y.shape.size() != 4) return nullptr;
   const auto xd = xnn::dims4(x);
   const float lo = d.activation.min, hi = d.activation.max;
 
@@ -74,6 +77,26 @@ std::unique_ptr<Kernel> make_xnn_pool_kernel(const NodeDesc& d, const Context& c
   const auto u = [](int64_t v) { return static_cast<uint32_t>(v); };
   xnn_operator_t op = nullptr;
   xnn_status s;
+  if (bytes) {
+    const bool u8 = x.dtype == ir::DType::UInt8;
+    s = u8 ? xnn_create_max_pooling2d_nhwc_u8(u(pad[0]), u(pad[1]), u(pad[2]), u(pad[3]), u(g.kernel[0]), u(g.kernel[1]),
+                                              u(g.strides[0]), u(g.strides[1]), u(g.dilations[0]), u(g.dilations[1]),
+                                              xd.c, xd.c, xd.c, 0, 255, 0, &op)
+           : xnn_create_max_pooling2d_nhwc_s8(u(pad[0]), u(pad[1]), u(pad[2]), u(pad[3]), u(g.kernel[0]), u(g.kernel[1]),
+                                              u(g.strides[0]), u(g.strides[1]), u(g.dilations[0]), u(g.dilations[1]),
+                                              xd.c, xd.c, xd.c, -128, 127, 0, &op);
+    xnn::Op made = xnn::created(s, op, node, u8 ? "xnn_create_max_pooling2d_nhwc_u8" : "xnn_create_max_pooling2d_nhwc_s8");
+    if (!made) return nullptr;
+    return nhwc_kernel(u8 ? "xnnpack:max_pool_u8" : "xnnpack:max_pool_s8", std::move(made), c, 1,
+                       [xd, u8](const xnn::XnnKernel& k, void* const* p, pthreadpool_t pool) {
+                         return u8 ? xnn_setup_max_pooling2d_nhwc_u8(k.op(), xd.n, xd.h, xd.w,
+                                                                     static_cast<const uint8_t*>(p[k.in[0]]),
+                                                                     static_cast<uint8_t*>(p[k.out[0]]), pool)
+                                   : xnn_setup_max_pooling2d_nhwc_s8(k.op(), xd.n, xd.h, xd.w,
+                                                                     static_cast<const int8_t*>(p[k.in[0]]),
+                                                                     static_cast<int8_t*>(p[k.out[0]]), pool);
+                       });
+  }
   if (max) {
     s = xnn_create_max_pooling2d_nhwc_f32(u(pad[0]), u(pad[1]), u(pad[2]), u(pad[3]), u(g.kernel[0]), u(g.kernel[1]),
                                           u(g.strides[0]), u(g.strides[1]), u(g.dilations[0]), u(g.dilations[1]), xd.c,
