@@ -23,7 +23,8 @@
 //   acc[m][tile] += w_a * X[a][tile] + w_b * X[b][tile]     for every m whose pair is (a, b)
 // Only FMAs with register operands remain besides the acc row's load and store (acc rows of 64
 // channels at a time stay in L1). A group with one nonzero pads its pair with a zero weight; an
-// all-zero group costs nothing.
+// all-zero group costs nothing. Measured (docs/performance.md): about 55 % of the FMA peak in
+// useful work, so at 50 % zeros it is only at parity with the dense kernel to 3 % faster.
 #include "runtime/cpu/conv_params.h"
 
 #include <pthreadpool.h>
