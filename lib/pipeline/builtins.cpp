@@ -36,6 +36,7 @@ void register_builtins(Registry& r) {
   r.add(runtime::cpu_runtime_registration());
   // platform
   r.add(platforms::host_platform_registration());
+  for (auto& p : platforms::file_platform_registrations()) r.add(std::move(p));  // platforms/*.json
 }
 
 }  // namespace hone::pipeline

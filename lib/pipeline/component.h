@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace hone::pipeline {
@@ -49,6 +50,9 @@ struct ComponentSpec {
   // Optimizers only: false when listing the pass twice in one pipeline makes no sense (a
   // second run is a no-op the user did not mean, or would compound, like quantizing twice).
   bool repeatable = true;
+  // Facts besides the parameters that `hone list -v` and the docs show, in order: a platform's
+  // ("architecture", "aarch64, Linux"), ("run", ...).
+  std::vector<std::pair<std::string, std::string>> details;
 
   const ParamSpec* param(std::string_view name) const;
 };

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <string_view>
 
 namespace hone::pipeline {
 
@@ -16,9 +17,12 @@ std::string default_str(const ParamSpec& p) {
 
 namespace {
 
-// Descriptions are written as sentence fragments; show them starting with a capital.
+// Descriptions are written as sentence fragments; show them starting with a capital, unless the
+// first word is a name spelled its own way ("nRF52840").
 std::string sentence(std::string s) {
-  if (!s.empty() && s[0] >= 'a' && s[0] <= 'z') s[0] = static_cast<char>(s[0] - 'a' + 'A');
+  const std::string_view first = std::string_view(s).substr(0, s.find(' '));
+  const bool spelled = std::any_of(first.begin(), first.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  if (!s.empty() && s[0] >= 'a' && s[0] <= 'z' && !spelled) s[0] = static_cast<char>(s[0] - 'a' + 'A');
   return s;
 }
 
@@ -52,6 +56,20 @@ std::string md_escape(std::string s) {
   return out;
 }
 
+// What a kind's section says before its components.
+std::string kind_intro(ComponentKind k) {
+  if (k != ComponentKind::Platform) return "";
+  return "Besides `host`, each platform is a file in the repository's `platforms/` folder, compiled into\n"
+         "hone; [platforms.md](platforms.md) describes the format and how targets use it.\n\n";
+}
+
+void details_markdown(std::string& out, const ComponentSpec& spec) {
+  if (spec.details.empty()) return;
+  out += "| Property | Value |\n|---|---|\n";
+  for (const auto& [key, value] : spec.details) out += fmt::format("| {} | {} |\n", key, md_escape(value));
+  out += "\n";
+}
+
 void params_markdown(std::string& out, const std::vector<ParamSpec>& params) {
   if (params.empty()) {
     out += "No parameters.\n\n";
@@ -73,11 +91,16 @@ std::string list_text(const Registry& registry, const std::vector<ComponentKind>
     const auto comps = registry.list(k);
     out += fmt::format("{}{}:\n", out.empty() ? "" : "\n", kind_name(k));
     size_t width = 0;
-    for (const auto* c : comps) width = std::max(width, c->spec.name.size());
+    size_t dw = 0;  // details line up across the kind's components
+    for (const auto* c : comps) {
+      width = std::max(width, c->spec.name.size());
+      for (const auto& d : c->spec.details) dw = std::max(dw, d.first.size());
+    }
     for (const auto* c : comps) {
       std::string origin = c->spec.origin == "built-in" ? "" : fmt::format("  [{}]", c->spec.origin);
       out += fmt::format("  {:<{}}  {}{}\n", c->spec.name, width, sentence(c->spec.description), origin);
       if (!verbose) continue;
+      for (const auto& [key, value] : c->spec.details) out += fmt::format("      {:<{}}  {}\n", key, dw, value);
       size_t pw = 0;
       for (const auto& p : c->spec.params) pw = std::max(pw, p.name.size());
       if (c->spec.params.empty()) out += "      (no parameters)\n";
@@ -103,12 +126,13 @@ std::string list_markdown(const Registry& registry) {
       "their defaults; unknown parameters are errors. Relative paths resolve against the pipeline\n"
       "file's folder. The pipeline format itself is in [pipeline.md](pipeline.md).\n\n";
   for (ComponentKind k : kAllKinds) {
-    out += fmt::format("## {}\n\n", kind_title(k));
+    out += fmt::format("## {}\n\n{}", kind_title(k), kind_intro(k));
     for (const auto* c : registry.list(k)) {
       out += fmt::format("### `{}`\n\n{}.{}\n\n", c->spec.name, sentence(c->spec.description),
                          k == ComponentKind::Optimizer && !c->spec.repeatable
                              ? " May appear only once in a pipeline."
                              : "");
+      details_markdown(out, c->spec);
       params_markdown(out, c->spec.params);
     }
   }

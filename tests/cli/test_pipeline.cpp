@@ -371,6 +371,44 @@ TEST_CASE("hone list shows every component with parameters and defaults", "[cli]
   CHECK(r.err.find("did you mean 'datasets'?") != std::string::npos);
 }
 
+TEST_CASE("hone list platforms shows the platform files", "[cli][list]") {
+  auto r = run_hone("list platforms");
+  REQUIRE(r.exit_code == 0);
+  for (const char* name : {"host", "x86_64-linux", "aarch64-linux", "riscv64-linux", "stm32f746g-disco", "nrf52840"}) {
+    CHECK(r.out.find(std::string("  ") + name + " ") != std::string::npos);
+  }
+  CHECK(r.out.find("320 KB RAM, 1024 KB flash, 216 MHz") != std::string::npos);
+  CHECK(r.out.find("256 KB RAM, 1024 KB flash, 64 MHz") != std::string::npos);
+  CHECK(r.out.find("(no parameters)") == std::string::npos);
+
+  r = run_hone("list platforms -v");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("armv7e-m, bare metal") != std::string::npos);
+  CHECK(r.out.find("qemu-user: qemu-aarch64-static -cpu cortex-a72 EXECUTABLE") != std::string::npos);
+  CHECK(r.out.find("qemu-system: qemu-system-arm -M mps2-an386 -nographic") != std::string::npos);
+  CHECK(r.out.find("platforms/ld/stm32f746g-disco.ld") != std::string::npos);
+  CHECK(r.out.find("native: EXECUTABLE") != std::string::npos);
+}
+
+TEST_CASE("a pipeline may name a platform file; the in-process runtimes refuse it", "[cli][pipeline]") {
+  INFO("needs Debian's dataset-fashion-mnist (scripts/bootstrap installs it)");
+  REQUIRE(fs::exists(kFmnist));
+  const fs::path dir = scratch("platform-file");
+  json doc = cnn_pipeline(10);
+  doc["platform"] = {{"type", "aarch64-linux"}};
+  const fs::path p = write_pipeline(dir, doc);
+  auto r = run_hone("validate " + quote(p) + " --json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(json::parse(r.out)["targets"][0]["name"] == "aarch64-linux-reference");
+  r = run_hone("validate " + quote(p) + " --set platform.type=aarch64_linux");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("unknown platform type 'aarch64_linux' (did you mean 'aarch64-linux'?)") != std::string::npos);
+  r = run_hone("run " + quote(p) + " -q --output-dir " + quote(dir / "o"));
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("runtime 'reference' runs only on the host platform, not on 'aarch64-linux'") != std::string::npos);
+}
+
 TEST_CASE("docs/components.md is what hone list --markdown prints", "[cli][list]") {
   const auto r = run_hone("list --markdown");
   REQUIRE(r.exit_code == 0);

@@ -3,6 +3,7 @@
 #include "analysis/model_stats.h"
 #include "ir/onnx_io.h"
 #include "passes/qdq_fusion.h"
+#include "runtime/constant_folding.h"
 #include "runtime/cpu/kernel.h"
 #include "runtime/memory_planner.h"
 #include "runtime/reference/interpreter.h"
@@ -121,51 +122,18 @@ struct CpuExecutor::Plan {
 void CpuExecutor::PoolDeleter::operator()(pthreadpool* p) const { pthreadpool_destroy(p); }
 
 CpuExecutor::CpuExecutor(const ir::Graph& graph, Options options) : graph_(graph), options_(options) {
+  for (const auto& node : graph_.nodes) check_node(graph_, *node);  // every node valid before any rewrite
+  // Constant subgraphs become initializers (runtime/constant_folding.h); QDQ patterns become
+  // QLinearConv nodes, which the int8 kernels run (passes/qdq_fusion.h); weights still behind
+  // DequantizeLinear (a float layer of a QDQ model, such as a classifier writing float logits)
+  // are then dequantized once, here, for the float kernels.
+  hone::runtime::fold_constant_nodes(graph_, false);
+  passes::fuse_qdq_to_qlinear(graph_);
+  hone::runtime::fold_constant_nodes(graph_, true);
   for (const auto& node : graph_.nodes) since_versions_.push_back(check_node(graph_, *node).since_version);
-  fold_constant_nodes(false);
-  // QDQ patterns become QLinearConv nodes, which the int8 kernel runs (passes/qdq_fusion.h).
-  if (passes::fuse_qdq_to_qlinear(graph_) > 0) {
-    since_versions_.clear();
-    for (const auto& node : graph_.nodes) since_versions_.push_back(check_node(graph_, *node).since_version);
-  }
-  // Weights still behind DequantizeLinear (a float layer of a QDQ model, such as a classifier
-  // writing float logits) are dequantized once, here, for the float kernels.
-  fold_constant_nodes(true);
 }
 
 CpuExecutor::~CpuExecutor() = default;
-
-// Nodes whose value is known before any input is become initializers, once: Constant, and
-// nodes that read only initializers (an exporter's Identity in front of a shared weight, a
-// Reshape of a constant). Kernels then see constant weights and pack them at prepare. Left
-// alone: DequantizeLinear unless `dequantize` (the QDQ rewrite must see DequantizeLinear ->
-// Conv on the int8 weight first), nondeterministic ops, nodes with subgraphs, and nodes writing
-// a graph output.
-void CpuExecutor::fold_constant_nodes(bool dequantize) {
-  const std::set<std::string> outputs(graph_.outputs.begin(), graph_.outputs.end());
-  static const std::set<std::string> kKeep = {"DequantizeLinear", "RandomNormal", "RandomUniform", "RandomNormalLike",
-                                              "RandomUniformLike", "Multinomial", "Bernoulli", "If", "Loop", "Scan"};
-  for (size_t i = 0; i < graph_.nodes.size();) {
-    const ir::Node& node = *graph_.nodes[i];
-    bool fold = onnx_domain(node) && !kKeep.count(node.op_type) && !node.outputs.empty();
-    fold = fold || (dequantize && onnx_op(node, "DequantizeLinear"));
-    for (const auto& in : node.inputs) fold = fold && (in.empty() || graph_.is_initializer(in));
-    for (const auto& out : node.outputs) fold = fold && !out.empty() && !outputs.count(out) && !graph_.is_initializer(out);
-    for (const auto& [key, attr] : node.attrs) fold = fold && attr.kind != ir::Attribute::Kind::Graph;
-    if (!fold) {
-      ++i;
-      continue;
-    }
-    std::vector<const ir::Tensor*> in;
-    for (const auto& name : node.inputs) in.push_back(name.empty() ? nullptr : graph_.initializer(name));
-    std::vector<ir::Tensor> out(node.outputs.size());
-    reference::KernelArgs args{node, since_versions_[i], in, out};
-    reference::find_kernel(node.domain, node.op_type)->run(args);
-    for (size_t o = 0; o < out.size(); ++o) graph_.initializers[node.outputs[o]] = std::move(out[o]);
-    graph_.nodes.erase(graph_.nodes.begin() + static_cast<std::ptrdiff_t>(i));
-    since_versions_.erase(since_versions_.begin() + static_cast<std::ptrdiff_t>(i));
-  }
-}
 
 std::vector<CpuExecutor::Group> CpuExecutor::fusion_groups() const {
   std::map<std::string, std::vector<size_t>> consumers;

@@ -55,7 +55,6 @@ class CpuExecutor final : public Executor {
   struct PoolDeleter {
     void operator()(pthreadpool* p) const;
   };
-  void fold_constant_nodes(bool dequantize);
   // A node and the nodes fused into it (indices into graph_.nodes).
   struct Group {
     size_t head;
