@@ -31,9 +31,11 @@ void register_builtins(Registry& r) {
   r.add(passes::cluster_weights_registration());
   // compiler
   r.add(compilers::none_compiler_registration());
+  r.add(compilers::c_compiler_registration());
   // runtime
   r.add(runtime::reference_runtime_registration());
   r.add(runtime::cpu_runtime_registration());
+  r.add(runtime::executable_runtime_registration());
   // platform
   r.add(platforms::host_platform_registration());
   for (auto& p : platforms::file_platform_registrations()) r.add(std::move(p));  // platforms/*.json

@@ -4,4 +4,5 @@
 namespace hone::runtime {
 pipeline::Registration reference_runtime_registration();  // reference/reference_runtime.cpp
 pipeline::Registration cpu_runtime_registration();        // cpu/cpu_runtime.cpp
+pipeline::Registration executable_runtime_registration(); // executable_runtime.cpp: the c compiler's program
 }
