@@ -78,6 +78,7 @@ class ExecutableExecutor final : public Executor {
       out.push_back(ir::Tensor::zeros(p.dtype, s));
     }
     for (int64_t k = 0; k < n; ++k) {
+      child_.write("S", 1);  // the harness's sample marker (compilers/c/emit.h)
       for (size_t i = 0; i < in.size(); ++i) {
         child_.write(static_cast<const char*>(in[i].raw()) + k * inputs_[i].bytes, static_cast<size_t>(inputs_[i].bytes));
       }

@@ -74,3 +74,25 @@ TEST_CASE("executable runtime: a target whose compiler is not c fails clearly", 
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("runs the program the 'c' compiler builds") != std::string::npos);
 }
+
+TEST_CASE("c compiler + executable runtime: aarch64 and riscv64 under qemu-user classify like the reference", "[cli][c_backend][cross]") {
+  const fs::path dir = hone::test::scratch_dir("c_targets", "cross");
+  const json targets = json::array(
+      {{{"name", "ref"}, {"runtime", {{"type", "reference"}}}, {"platform", {{"type", "host"}}}},
+       {{"name", "a64"}, {"compiler", {{"type", "c"}}}, {"runtime", {{"type", "executable"}}}, {"platform", {{"type", "aarch64-linux"}}}},
+       {{"name", "rv64"}, {"compiler", {{"type", "c"}}}, {"runtime", {{"type", "executable"}}}, {"platform", {{"type", "riscv64-linux"}}}}});
+  json p = pipeline(targets);
+  p["dataset"]["parameters"]["limit"] = 100;
+  write_text(dir / "p.json", p.dump(1));
+  const auto r = run_hone("run " + quote(dir / "p.json") + " -q --output-dir " + quote(dir / "out"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json ref = json::parse(slurp(dir / "out" / "ref.measurements.json"));
+  for (const char* t : {"a64", "rv64"}) {
+    INFO(t);
+    const json m = json::parse(slurp(dir / "out" / (std::string(t) + ".measurements.json")));
+    CHECK(m["quality"]["confusion_matrix"] == ref["quality"]["confusion_matrix"]);
+    CHECK(m["target"]["runtime"]["latency_kind"] == "emulated");
+    CHECK(m["target"]["compiler"]["detail"]["toolchain"]["cc"].get<std::string>().find(t == std::string("a64") ? "aarch64" : "riscv64") == 0);
+  }
+}

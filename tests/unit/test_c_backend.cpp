@@ -6,6 +6,8 @@
 #include "graph_builder.h"
 #include "ir/onnx_io.h"
 #include "passes/passes.h"
+#include "pipeline/registry.h"
+#include "platforms/platform.h"
 #include "runtime/reference/interpreter.h"
 #include "support/error.h"
 
@@ -35,7 +37,30 @@ std::string read_file(const fs::path& p) {
 
 // Emits, builds and runs `graph` (prepared) on `samples` (each: the inputs in order); returns
 // each sample's outputs.
-std::vector<std::vector<ir::Tensor>> run_c(const ir::Graph& graph, const std::vector<std::vector<ir::Tensor>>& samples) {
+// The toolchain and run command of a platform file ("" = the host's cc, run natively).
+struct Target {
+  std::vector<std::string> build;  // the compile command without sources and output
+  std::vector<std::string> run_prefix;
+};
+
+Target target_of(const std::string& platform) {
+  if (platform.empty()) return {{"cc", "-std=c99", "-pedantic", "-O1"}, {}};
+  const auto& reg = pipeline::Registry::global().get(pipeline::ComponentKind::Platform, platform);
+  const auto p = pipeline::create<platforms::Platform>(reg, nlohmann::json::object(), {});
+  const platforms::PlatformInfo* info = p->info();
+  REQUIRE(info);
+  Target t;
+  t.build = {info->toolchain.cc, "-std=c99", "-pedantic"};
+  t.build.insert(t.build.end(), info->toolchain.cflags.begin(), info->toolchain.cflags.end());
+  t.build.insert(t.build.end(), info->toolchain.ldflags.begin(), info->toolchain.ldflags.end());
+  t.run_prefix = info->run.argv("./model");
+  t.run_prefix.pop_back();
+  return t;
+}
+
+std::vector<std::vector<ir::Tensor>> run_c(const ir::Graph& graph, const std::vector<std::vector<ir::Tensor>>& samples,
+                                           const std::string& platform = "") {
+  const Target target = target_of(platform);
   const compilers::c::CSource src = compilers::c::emit_c(graph);
   static int counter = 0;
   const fs::path dir = fs::temp_directory_path() / ("hone-c-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
@@ -43,20 +68,24 @@ std::vector<std::vector<ir::Tensor>> run_c(const ir::Graph& graph, const std::ve
   std::ofstream(dir / "model.h") << src.header;
   std::ofstream(dir / "model.c") << src.source;
   std::ofstream(dir / "main.c") << compilers::c::emit_harness(src);
-  const std::string cc = "cd '" + dir.string() +
-                         "' && cc -std=c99 -pedantic -O1 -Wall -Wextra -Werror main.c model.c -lm -o model 2> build.log";
+  std::string cc = "cd '" + dir.string() + "' &&";
+  for (const auto& a : target.build) cc += " " + a;
+  cc += " -Wall -Wextra -Werror main.c model.c -lm -o model 2> build.log";
   if (std::system(cc.c_str()) != 0) FAIL("the generated C does not build (" << dir.string() << "):\n" << read_file(dir / "build.log"));
   {
     std::ofstream in(dir / "in.bin", std::ios::binary);
     for (const auto& s : samples) {
       REQUIRE(s.size() == src.inputs.size());
+      in.put('S');
       for (size_t i = 0; i < s.size(); ++i) {
         REQUIRE(static_cast<int64_t>(s[i].nbytes()) == src.inputs[i].bytes);
         in.write(static_cast<const char*>(s[i].raw()), static_cast<std::streamsize>(s[i].nbytes()));
       }
     }
   }
-  REQUIRE(std::system(("cd '" + dir.string() + "' && ./model < in.bin > out.bin 2> run.log").c_str()) == 0);
+  std::string run = "cd '" + dir.string() + "' &&";
+  for (const auto& a : target.run_prefix) run += " " + a;
+  REQUIRE(std::system((run + " ./model < in.bin > out.bin 2> run.log").c_str()) == 0);
   const std::string bytes = read_file(dir / "out.bin");
   std::vector<std::vector<ir::Tensor>> out;
   size_t pos = 0;
@@ -92,7 +121,7 @@ void require_matches(const ir::Tensor& got, const ir::Tensor& want) {
 }
 
 // The prepared graph run by the C code and by the reference on `count` random samples.
-void require_c_matches_reference(const ir::Model& m, std::mt19937& rng, int count = 3) {
+void require_c_matches_reference(const ir::Model& m, std::mt19937& rng, int count = 3, const std::string& platform = "") {
   const ir::Graph g = compilers::c::prepare_graph(m.graph);
   std::vector<std::vector<ir::Tensor>> samples;
   for (int s = 0; s < count; ++s) {
@@ -111,7 +140,7 @@ void require_c_matches_reference(const ir::Model& m, std::mt19937& rng, int coun
     }
     samples.push_back(std::move(in));
   }
-  const auto got = run_c(g, samples);
+  const auto got = run_c(g, samples, platform);
   runtime::ReferenceInterpreter ref(g);
   for (size_t s = 0; s < samples.size(); ++s) {
     const auto want = ref.run(samples[s]);
@@ -245,4 +274,28 @@ TEST_CASE("C backend: fmnist_cnn (BN folded) agrees with the reference", "[c_bac
   test::run_pass(passes::fold_batch_norm_registration(), m);
   std::mt19937 rng(5);
   require_c_matches_reference(m, rng, 2);
+}
+
+TEST_CASE("C backend: aarch64 and riscv64 builds under qemu-user give the reference's outputs", "[c_backend][cross]") {
+  // The integer graph byte for byte, the float graph within 1e-4, on the cross toolchains and
+  // emulators of platforms/aarch64-linux.json and riscv64-linux.json (installed by bootstrap).
+  for (const char* platform : {"aarch64-linux", "riscv64-linux"}) {
+    INFO(platform);
+    std::mt19937 rng(6);
+    GraphBuilder b(7);
+    b.input("x", {1, 3, 9, 10});
+    b.node("QuantizeLinear", {"x", b.init("xs", ir::Tensor::scalar<float>(0.02f)), b.init("xz", q_scalar(ir::DType::UInt8, 120))}, {"xq"});
+    ir::Tensor w = ir::Tensor::zeros(ir::DType::Int8, {8, 3, 3, 3});
+    for (auto& v : w.span<int8_t>()) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+    b.node("QLinearConv",
+           {"xq", "xs", "xz", b.init("w", std::move(w)), b.init("ws", ir::Tensor::scalar<float>(0.003f)),
+            b.init("wz", q_scalar(ir::DType::Int8, 0)), b.init("ys", ir::Tensor::scalar<float>(0.05f)),
+            b.init("yz", q_scalar(ir::DType::Int8, -3)), b.init("b", ir::Tensor::from_vector<int32_t>({8}, {5, -7, 300, -4000, 0, 1, 2, 3}))},
+           {"y"}, {{"pads", ir::Attribute::of_ints({1, 1, 1, 1})}});
+    b.output("y");
+    require_c_matches_reference(b.build(), rng, 3, platform);
+    ir::Model m = ir::load_onnx(std::string(HONE_SOURCE_DIR) + "/models/fmnist_cnn.onnx");
+    test::run_pass(passes::fold_batch_norm_registration(), m);
+    require_c_matches_reference(m, rng, 2, platform);
+  }
 }

@@ -54,7 +54,8 @@ ir::Graph prepare_graph(const ir::Graph& graph, std::vector<ir::Shape> input_sha
 CSource emit_c(const ir::Graph& prepared, const EmitOptions& options = {});
 
 // main.c for a hosted target (Linux, or newlib with semihosting): reads samples from stdin, each
-// the inputs' bytes in order, runs the model on each and writes the outputs' bytes to stdout;
+// the byte 'S' and then the inputs' bytes in order (the marker ends the stream cleanly even when
+// the inputs have no bytes), runs the model on each and writes the outputs' bytes to stdout;
 // the arena is a static array of the harness (the model code has no global state of its own).
 std::string emit_harness(const CSource& source, const EmitOptions& options = {});
 

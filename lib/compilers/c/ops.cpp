@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <limits>
+#include <algorithm>
 #include <numeric>
 
 namespace hone::compilers::c {
@@ -110,45 +111,224 @@ std::string check_clip(const ir::Graph& g, const ir::Node& n) {
   return "";
 }
 
-// Broadcasting binary op: y[i] = a[ia] OP b[ib]; index maps generated per dimension.
-OpEmitter binary(const char* op, const char* sym) {
-  auto check = [](const ir::Graph& g, const ir::Node& n) -> std::string {
-    if (n.inputs.size() != 2) return "needs two inputs";
-    const DType a = dtype_of(g, n.inputs[0]);
-    if (a != dtype_of(g, n.inputs[1])) return "inputs of different types";
-    return needs(a == DType::Float32 || a == DType::Int32 || a == DType::Int64, "only float32, int32, int64");
+// N-ary elementwise op with numpy broadcasting over any number of inputs of C types. `expr`
+// builds the C expression from the operands' names (a0, a1, ...).
+using NaryExpr = std::function<std::string(const std::vector<std::string>& a, const ir::Node& n)>;
+
+std::vector<int64_t> broadcast_strides(const ir::Shape& in, size_t rank) {
+  std::vector<int64_t> st(rank, 0);
+  int64_t acc = 1;
+  for (size_t k = 0; k < in.size(); ++k) {
+    const size_t d = in.size() - 1 - k, o = rank - 1 - k;
+    st[o] = in[d] == 1 ? 0 : acc;
+    acc *= in[d];
+  }
+  return st;
+}
+
+std::string emit_nary(const NodeContext& c, const NaryExpr& expr) {
+  const ir::Shape& y = c.outputs[0].shape;
+  const size_t r = y.size();
+  std::string s = out_ptr("y", c.outputs[0]);
+  std::vector<std::string> names;
+  bool same = true;
+  for (size_t j = 0; j < c.inputs.size(); ++j) {
+    s += in_ptr(fmt::format("x{}", j), c.inputs[j]);
+    names.push_back(fmt::format("x{}[i{}]", j, j));
+    same = same && c.inputs[j].shape == y;
+  }
+  s += fmt::format("  long i;\n  for (i = 0; i < {}L; ++i) {{\n", numel(y));
+  if (same) {
+    for (size_t j = 0; j < c.inputs.size(); ++j) s += fmt::format("    const long i{} = i;\n", j);
+  } else {
+    s += "    long t = i, d;\n";
+    for (size_t j = 0; j < c.inputs.size(); ++j) s += fmt::format("    long i{} = 0;\n", j);
+    std::vector<std::vector<int64_t>> st;
+    for (const auto& in : c.inputs) st.push_back(broadcast_strides(in.shape, r));
+    for (size_t k = r; k-- > 0;) {
+      s += fmt::format("    d = t % {0}L; t /= {0}L;", y[k]);
+      for (size_t j = 0; j < c.inputs.size(); ++j) {
+        if (st[j][k] != 0) s += fmt::format(" i{} += d * {}L;", j, st[j][k]);
+      }
+      s += "\n";
+    }
+    s += "    (void)t; (void)d;\n";
+  }
+  s += fmt::format("    y[i] = ({})({});\n  }}\n", c_type(c.outputs[0].dtype), expr(names, c.node));
+  return s;
+}
+
+// `types`: the allowed input types ({} = any C-representable type); all inputs the same type.
+std::function<std::string(const ir::Graph&, const ir::Node&)> nary_check(std::vector<DType> types) {
+  return [types](const ir::Graph& g, const ir::Node& n) -> std::string {
+    if (n.inputs.empty() || n.outputs.size() != 1) return "needs inputs and one output";
+    for (const auto& in : n.inputs) {
+      if (in.empty()) return "omitted input";
+      const DType t = dtype_of(g, in);
+      if (!c_type(t)) return "unsupported element type";
+      if (!types.empty() && std::find(types.begin(), types.end(), t) == types.end()) return "unsupported element type";
+      if (t != dtype_of(g, n.inputs[0])) return "inputs of different types";
+    }
+    return needs(c_type(dtype_of(g, n.outputs[0])) != nullptr, "unsupported output type");
   };
-  return {op, check, [sym](const NodeContext& c) {
-            const ir::Shape& y = c.outputs[0].shape;
-            const size_t r = y.size();
-            std::string s = in_ptr("a", c.inputs[0]) + in_ptr("b", c.inputs[1]) + out_ptr("y", c.outputs[0]);
-            const ir::Shape& sa = c.inputs[0].shape;
-            const ir::Shape& sb = c.inputs[1].shape;
-            const int64_t n = numel(y);
-            if (sa == y && sb == y) {
-              return s + fmt::format("  for (long i = 0; i < {}L; ++i) y[i] = a[i] {} b[i];\n", n, sym);
-            }
-            if (sa == y && numel(sb) == 1) {
-              return s + fmt::format("  for (long i = 0; i < {}L; ++i) y[i] = a[i] {} b[0];\n", n, sym);
-            }
-            // Strides of a and b in the output's index space (0 along a broadcast dimension).
-            auto strides = [&](const ir::Shape& in) {
-              std::vector<int64_t> st(r, 0);
-              int64_t acc = 1;
-              for (size_t k = 0; k < in.size(); ++k) {
-                const size_t d = in.size() - 1 - k, o = r - 1 - k;
-                st[o] = in[d] == 1 ? 0 : acc;
-                acc *= in[d];
-              }
-              return st;
-            };
-            const auto st_a = strides(sa), st_b = strides(sb);
-            s += fmt::format("  for (long i = 0; i < {}L; ++i) {{\n    long t = i, ia = 0, ib = 0, d;\n", n);
-            for (size_t k = r; k-- > 0;) {
-              s += fmt::format("    d = t % {0}L; t /= {0}L; ia += d * {1}L; ib += d * {2}L;\n", y[k], st_a[k], st_b[k]);
-            }
-            s += fmt::format("    (void)t;\n    y[i] = a[ia] {} b[ib];\n  }}\n", sym);
-            return s;
+}
+
+OpEmitter nary(const char* op, std::vector<DType> types, NaryExpr expr) {
+  return {op, nary_check(std::move(types)), [expr](const NodeContext& c) { return emit_nary(c, expr); }};
+}
+
+std::string fold_expr(const std::vector<std::string>& a, const char* fmt_pair) {
+  std::string e = a[0];
+  for (size_t j = 1; j < a.size(); ++j) e = fmt::format(fmt::runtime(fmt_pair), e, a[j]);
+  return e;
+}
+
+const std::vector<DType> kFloat = {DType::Float32};
+const std::vector<DType> kNumeric = {DType::Float32, DType::Float64, DType::Int8, DType::UInt8, DType::Int16,
+                                     DType::UInt16, DType::Int32, DType::UInt32, DType::Int64, DType::UInt64};
+const std::vector<DType> kBool = {DType::Bool};
+const std::vector<DType> kArith = {DType::Float32, DType::Int32, DType::Int64};
+
+// Reductions over constant axes (attribute, or the second input from opset 13 / 18).
+std::vector<int64_t> reduce_axes(const ir::Graph& g, const ir::Node& n, bool& ok) {
+  ok = true;
+  std::vector<int64_t> axes = n.attr_ints("axes");
+  if (n.inputs.size() > 1 && !n.inputs[1].empty()) {
+    const ir::Tensor* t = g.initializer(n.inputs[1]);
+    if (!t || t->dtype() != DType::Int64) {
+      ok = false;
+      return {};
+    }
+    axes.assign(t->data<int64_t>(), t->data<int64_t>() + t->numel());
+  }
+  return axes;
+}
+
+struct ReduceOp {
+  const char* init;    // acc's first value ("" = the type's lowest / highest, see max)
+  const char* update;  // with v and acc
+  const char* result;  // from acc and count
+};
+
+std::string emit_reduce(const NodeContext& c, const ReduceOp& op) {
+  const ir::Shape& x = c.inputs[0].shape;
+  const size_t r = x.size();
+  bool ok = true;
+  std::vector<int64_t> axes = reduce_axes(c.graph, c.node, ok);
+  const bool noop = c.node.attr_int("noop_with_empty_axes", 0) != 0;
+  std::vector<bool> reduced(r, axes.empty() && !noop);
+  for (int64_t a : axes) reduced[static_cast<size_t>(a < 0 ? a + static_cast<int64_t>(r) : a)] = true;
+  std::vector<int64_t> stride(r, 1);
+  for (size_t k = r; k-- > 1;) stride[k - 1] = stride[k] * x[k];
+  int64_t count = 1, outer = 1;
+  for (size_t k = 0; k < r; ++k) (reduced[k] ? count : outer) *= x[k];
+  const bool is_float = c.inputs[0].dtype == DType::Float32 || c.inputs[0].dtype == DType::Float64;
+  std::string s = in_ptr("x", c.inputs[0]) + out_ptr("y", c.outputs[0]);
+  s += fmt::format("  long o, q;\n  for (o = 0; o < {}L; ++o) {{\n    long t = o, base = 0, d;\n    {} acc = {};\n",
+                   outer, is_float ? "double" : "int64_t", op.init);
+  for (size_t k = r; k-- > 0;) {
+    if (!reduced[k]) s += fmt::format("    d = t % {0}L; t /= {0}L; base += d * {1}L;\n", x[k], stride[k]);
+  }
+  s += fmt::format("    (void)t; (void)d;\n    for (q = 0; q < {}L; ++q) {{\n      long u = q, off = base, e;\n", count);
+  for (size_t k = r; k-- > 0;) {
+    if (reduced[k]) s += fmt::format("      e = u % {0}L; u /= {0}L; off += e * {1}L;\n", x[k], stride[k]);
+  }
+  s += fmt::format("      (void)u; (void)e;\n      {{ const double v = (double)x[off]; {} }}\n    }}\n", op.update);
+  s += fmt::format("    y[o] = ({})({});\n  }}\n", c_type(c.outputs[0].dtype),
+                   fmt::format(fmt::runtime(op.result), fmt::arg("count", count)));
+  return s;
+}
+
+OpEmitter reduce(const char* name, ReduceOp op, std::vector<DType> types) {
+  auto check = [types](const ir::Graph& g, const ir::Node& n) -> std::string {
+    if (n.inputs.empty() || n.outputs.size() != 1) return "needs an input and one output";
+    const DType t = dtype_of(g, n.inputs[0]);
+    if (std::find(types.begin(), types.end(), t) == types.end()) return "unsupported element type";
+    bool ok = true;
+    reduce_axes(g, n, ok);
+    if (!ok) return "axes must be a constant int64 tensor";
+    const auto r = static_cast<int64_t>(rank_of(g, n.inputs[0]));
+    for (int64_t a : reduce_axes(g, n, ok)) {
+      if (a < -r || a >= r) return "axis out of range";
+    }
+    return "";
+  };
+  return {name, check, [op](const NodeContext& c) { return emit_reduce(c, op); }};
+}
+
+std::string emit_arg(const NodeContext& c, bool max) {
+  const ir::Shape& x = c.inputs[0].shape;
+  const auto r = static_cast<int64_t>(x.size());
+  int64_t axis = c.node.attr_int("axis", 0);
+  if (axis < 0) axis += r;
+  const bool last = c.node.attr_int("select_last_index", 0) != 0;
+  int64_t outer = 1, inner = 1;
+  for (int64_t k = 0; k < axis; ++k) outer *= x[static_cast<size_t>(k)];
+  for (int64_t k = axis + 1; k < r; ++k) inner *= x[static_cast<size_t>(k)];
+  const int64_t n = x[static_cast<size_t>(axis)];
+  const char* cmp = max ? (last ? ">=" : ">") : (last ? "<=" : "<");
+  return in_ptr("x", c.inputs[0]) + out_ptr("y", c.outputs[0]) +
+         fmt::format("  long o, i, k;\n  for (o = 0; o < {0}L; ++o)\n    for (i = 0; i < {2}L; ++i) {{\n"
+                     "      long best = 0;\n      for (k = 1; k < {1}L; ++k)\n"
+                     "        if (x[(o * {1}L + k) * {2}L + i] {3} x[(o * {1}L + best) * {2}L + i]) best = k;\n"
+                     "      y[o * {2}L + i] = best;\n    }}\n",
+                     outer, n, inner, cmp);
+}
+
+std::string check_arg(const ir::Graph& g, const ir::Node& n) {
+  const DType t = dtype_of(g, n.inputs[0]);
+  if (t != DType::Float32 && t != DType::Int32 && t != DType::Int64 && t != DType::UInt8 && t != DType::Int8) {
+    return "unsupported element type";
+  }
+  const ir::ValueInfo* vi = info(g, n.inputs[0]);
+  return needs(vi && vi->static_shape() && ir::checked_numel(*vi->static_shape()) > 0, "empty input");
+}
+
+std::string emit_cast(const NodeContext& c) {
+  const bool to_bool = c.outputs[0].dtype == DType::Bool;
+  return in_ptr("x", c.inputs[0]) + out_ptr("y", c.outputs[0]) +
+         fmt::format("  long i;\n  for (i = 0; i < {}L; ++i) y[i] = {};\n", numel(c.outputs[0].shape),
+                     to_bool ? "(uint8_t)(x[i] != 0)" : fmt::format("({})x[i]", c_type(c.outputs[0].dtype)));
+}
+
+std::string check_cast(const ir::Graph& g, const ir::Node& n) {
+  const DType a = dtype_of(g, n.inputs[0]), b = dtype_of(g, n.outputs[0]);
+  auto numeric = [](DType t) {
+    return t == DType::Bool || std::find(kNumeric.begin(), kNumeric.end(), t) != kNumeric.end();
+  };
+  if (!numeric(a) || !numeric(b)) return "only numeric and bool types";
+  // Float to integer conversion of out-of-range values is undefined in C: only float -> float /
+  // bool, integer -> anything.
+  if ((a == DType::Float32 || a == DType::Float64) && b != DType::Float32 && b != DType::Float64 && b != DType::Bool) {
+    return "float to integer";
+  }
+  return "";
+}
+
+std::string emit_transpose(const NodeContext& c) {
+  const ir::Shape& x = c.inputs[0].shape;
+  const size_t r = x.size();
+  std::vector<int64_t> perm = c.node.attr_ints("perm");
+  if (perm.empty()) {
+    for (size_t k = 0; k < r; ++k) perm.push_back(static_cast<int64_t>(r - 1 - k));
+  }
+  std::vector<int64_t> stride(r, 1);
+  for (size_t k = r; k-- > 1;) stride[k - 1] = stride[k] * x[k];
+  const ir::Shape& y = c.outputs[0].shape;
+  std::string s = in_ptr("x", c.inputs[0]) + out_ptr("y", c.outputs[0]);
+  s += fmt::format("  long i;\n  for (i = 0; i < {}L; ++i) {{\n    long t = i, src = 0, d;\n", numel(y));
+  for (size_t k = r; k-- > 0;) {
+    s += fmt::format("    d = t % {0}L; t /= {0}L; src += d * {1}L;\n", y[k], stride[static_cast<size_t>(perm[k])]);
+  }
+  s += "    (void)t; (void)d;\n    y[i] = x[src];\n  }\n";
+  return s;
+}
+
+OpEmitter unary_attr(const char* op, std::function<std::string(const ir::Node&)> expr) {
+  return {op, check_float_io, [expr](const NodeContext& c) {
+            return in_ptr("x", c.inputs[0]) + out_ptr("y", c.outputs[0]) +
+                   fmt::format("  for (long i = 0; i < {}L; ++i) {{\n    const float v = x[i];\n    y[i] = {};\n  }}\n",
+                               numel(c.outputs[0].shape), expr(c.node));
           }};
 }
 
@@ -523,10 +703,68 @@ const std::vector<OpEmitter>& op_emitters() {
       unary("Floor", "floorf(v)"),
       unary("Ceil", "ceilf(v)"),
       {"Clip", check_clip, emit_clip},
-      binary("Add", "+"),
-      binary("Sub", "-"),
-      binary("Mul", "*"),
-      binary("Div", "/"),
+      unary("Sin", "sinf(v)"),
+      unary("Cos", "cosf(v)"),
+      unary("Erf", "erff(v)"),
+      unary("Softplus", "logf(expf(v) + 1.0f)"),
+      unary("Softsign", "v / (1.0f + fabsf(v))"),
+      unary("Sign", "(float)((v > 0.0f) - (v < 0.0f))"),
+      unary_attr("LeakyRelu", [](const ir::Node& n) {
+        return fmt::format("v >= 0.0f ? v : {} * v", float_literal(n.attr_float("alpha", 0.01f)));
+      }),
+      unary_attr("Elu", [](const ir::Node& n) {
+        return fmt::format("v >= 0.0f ? v : {} * (expf(v) - 1.0f)", float_literal(n.attr_float("alpha", 1.0f)));
+      }),
+      unary_attr("Selu", [](const ir::Node& n) {
+        return fmt::format("{} * (v > 0.0f ? v : {} * (expf(v) - 1.0f))", float_literal(n.attr_float("gamma", 1.0507009873554805f)),
+                           float_literal(n.attr_float("alpha", 1.6732632423543772f)));
+      }),
+      unary_attr("HardSigmoid", [](const ir::Node& n) {
+        return fmt::format("fmaxf(0.0f, fminf(1.0f, {} * v + {}))", float_literal(n.attr_float("alpha", 0.2f)),
+                           float_literal(n.attr_float("beta", 0.5f)));
+      }),
+      nary("Max", kNumeric, [](const auto& a, const ir::Node&) { return fold_expr(a, "({1} > {0} ? {1} : {0})"); }),
+      nary("Min", kNumeric, [](const auto& a, const ir::Node&) { return fold_expr(a, "({1} < {0} ? {1} : {0})"); }),
+      nary("Sum", kNumeric, [](const auto& a, const ir::Node&) { return fold_expr(a, "{0} + {1}"); }),
+      nary("Mean", kFloat, [](const auto& a, const ir::Node&) { return fmt::format("({}) / {}.0f", fold_expr(a, "{0} + {1}"), a.size()); }),
+      {"PRelu",
+       [](const ir::Graph& g, const ir::Node& n) {
+         if (std::string why = nary_check(kFloat)(g, n); !why.empty()) return why;
+         // A slope of X's rank, or one value (older exporters' [C] slope broadcasts by channel).
+         const size_t rs = rank_of(g, n.inputs[1]);
+         const ir::Tensor* t = g.initializer(n.inputs[1]);
+         return needs(rs == rank_of(g, n.inputs[0]) || (t && t->numel() == 1), "slope of another rank");
+       },
+       [](const NodeContext& c) {
+         return emit_nary(c, [](const auto& a, const ir::Node&) { return fmt::format("{0} < 0.0f ? {0} * {1} : {0}", a[0], a[1]); });
+       }},
+      nary("Equal", kNumeric, [](const auto& a, const ir::Node&) { return a[0] + " == " + a[1]; }),
+      nary("Less", kNumeric, [](const auto& a, const ir::Node&) { return a[0] + " < " + a[1]; }),
+      nary("LessOrEqual", kNumeric, [](const auto& a, const ir::Node&) { return a[0] + " <= " + a[1]; }),
+      nary("Greater", kNumeric, [](const auto& a, const ir::Node&) { return a[0] + " > " + a[1]; }),
+      nary("GreaterOrEqual", kNumeric, [](const auto& a, const ir::Node&) { return a[0] + " >= " + a[1]; }),
+      nary("And", kBool, [](const auto& a, const ir::Node&) { return a[0] + " && " + a[1]; }),
+      nary("Or", kBool, [](const auto& a, const ir::Node&) { return a[0] + " || " + a[1]; }),
+      nary("Xor", kBool, [](const auto& a, const ir::Node&) { return fmt::format("(!{}) != (!{})", a[0], a[1]); }),
+      nary("Not", kBool, [](const auto& a, const ir::Node&) { return "!" + a[0]; }),
+      reduce("ReduceSum", {"0", "acc += v;", "acc"}, kNumeric),
+      reduce("ReduceMean", {"0", "acc += v;", "acc / {count}.0"}, {DType::Float32}),
+      reduce("ReduceMax", {"-INFINITY", "if (v > acc) acc = v;", "acc"}, {DType::Float32}),
+      reduce("ReduceMin", {"INFINITY", "if (v < acc) acc = v;", "acc"}, {DType::Float32}),
+      reduce("ReduceProd", {"1", "acc *= v;", "acc"}, {DType::Float32}),
+      reduce("ReduceSumSquare", {"0", "acc += v * v;", "acc"}, {DType::Float32}),
+      reduce("ReduceL1", {"0", "acc += fabs(v);", "acc"}, {DType::Float32}),
+      reduce("ReduceL2", {"0", "acc += v * v;", "sqrt(acc)"}, {DType::Float32}),
+      reduce("ReduceLogSum", {"0", "acc += v;", "log(acc)"}, {DType::Float32}),
+      reduce("ReduceLogSumExp", {"0", "acc += exp(v);", "log(acc)"}, {DType::Float32}),
+      {"ArgMax", check_arg, [](const NodeContext& c) { return emit_arg(c, true); }},
+      {"ArgMin", check_arg, [](const NodeContext& c) { return emit_arg(c, false); }},
+      {"Cast", check_cast, emit_cast},
+      {"Transpose", check_copy, emit_transpose},
+      nary("Add", kArith, [](const auto& a, const ir::Node&) { return a[0] + " + " + a[1]; }),
+      nary("Sub", kArith, [](const auto& a, const ir::Node&) { return a[0] + " - " + a[1]; }),
+      nary("Mul", kArith, [](const auto& a, const ir::Node&) { return a[0] + " * " + a[1]; }),
+      nary("Div", kArith, [](const auto& a, const ir::Node&) { return a[0] + " / " + a[1]; }),
       // data movement
       {"Reshape", check_copy, emit_copy},
       {"Flatten", check_copy, emit_copy},
