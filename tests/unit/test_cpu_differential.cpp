@@ -63,6 +63,23 @@ void require_matches_reference(const ir::Model& m, const std::vector<ir::Tensor>
   }
 }
 
+// x -> Conv(w, random bias; square strides, dilations, pads) [-> BatchNormalization -> Relu] -> output.
+void conv_bn_relu(GraphBuilder& b, ir::Tensor w, int64_t s, int64_t d, int64_t pad, bool bn_relu) {
+  const int64_t m = w.shape()[0];
+  b.node("Conv", {"x", b.init("w", std::move(w)), b.random_init("bias", {m})}, {"c"},
+         {{"strides", ir::Attribute::of_ints({s, s})},
+          {"dilations", ir::Attribute::of_ints({d, d})},
+          {"pads", ir::Attribute::of_ints({pad, pad, pad, pad})}});
+  if (bn_relu) {
+    b.node("BatchNormalization",
+           {"c", b.random_init("s", {m}, 0.5f, 1.5f), b.random_init("bb", {m}), b.random_init("mu", {m}),
+            b.random_init("var", {m}, 0.2f, 2.0f)},
+           {"bn"});
+    b.node("Relu", {"bn"}, {"r"});
+  }
+  b.output(bn_relu ? "r" : "c");
+}
+
 int pick(std::mt19937& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
 
 }  // namespace
@@ -266,18 +283,7 @@ TEST_CASE("cpu differential: sparse convolutions (unstructured, blocked reductio
     ir::Tensor w = b.random({k.m, k.c, k.k, k.k});
     std::bernoulli_distribution zero(k.sparsity);
     for (float& v : w.span<float>()) v = zero(rng) ? 0.0f : v;
-    b.node("Conv", {"x", b.init("w", std::move(w)), b.random_init("bias", {k.m})}, {"c"},
-           {{"strides", ir::Attribute::of_ints({k.s, k.s})},
-            {"dilations", ir::Attribute::of_ints({k.d, k.d})},
-            {"pads", ir::Attribute::of_ints({k.pad, k.pad, k.pad, k.pad})}});
-    if (k.bn_relu) {
-      b.node("BatchNormalization",
-             {"c", b.random_init("s", {k.m}, 0.5f, 1.5f), b.random_init("bb", {k.m}), b.random_init("mu", {k.m}),
-              b.random_init("var", {k.m}, 0.2f, 2.0f)},
-             {"bn"});
-      b.node("Relu", {"bn"}, {"r"});
-    }
-    b.output(k.bn_relu ? "r" : "c");
+    conv_bn_relu(b, std::move(w), k.s, k.d, k.pad, k.bn_relu);
     require_matches_reference(b.build(), {random_tensor(rng, {k.n, k.c, k.h, k.w})}, "sparse:conv",
                               fmt::format("sparse conv N{} C{} {}x{} M{} k{} s{} d{} pad{} sparsity {}", k.n, k.c, k.h, k.w,
                                           k.m, k.k, k.s, k.d, k.pad, k.sparsity));
@@ -314,18 +320,7 @@ TEST_CASE("cpu differential: 2:4 sparse convolutions (pairs, padded pairs, empty
         }
       }
     }
-    b.node("Conv", {"x", b.init("w", std::move(w)), b.random_init("bias", {k.m})}, {"c"},
-           {{"strides", ir::Attribute::of_ints({k.s, k.s})},
-            {"dilations", ir::Attribute::of_ints({k.d, k.d})},
-            {"pads", ir::Attribute::of_ints({k.pad, k.pad, k.pad, k.pad})}});
-    if (k.bn_relu) {
-      b.node("BatchNormalization",
-             {"c", b.random_init("s", {k.m}, 0.5f, 1.5f), b.random_init("bb", {k.m}), b.random_init("mu", {k.m}),
-              b.random_init("var", {k.m}, 0.2f, 2.0f)},
-             {"bn"});
-      b.node("Relu", {"bn"}, {"r"});
-    }
-    b.output(k.bn_relu ? "r" : "c");
+    conv_bn_relu(b, std::move(w), k.s, k.d, k.pad, k.bn_relu);
     require_matches_reference(b.build(), {random_tensor(rng, {k.n, k.c, k.h, k.w})}, "sparse:conv_2of4",
                               fmt::format("2:4 conv N{} C{} {}x{} M{} k{} s{} d{} pad{}", k.n, k.c, k.h, k.w, k.m, k.k,
                                           k.s, k.d, k.pad));
