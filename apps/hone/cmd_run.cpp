@@ -49,25 +49,33 @@ CommandFn add_run_command(CLI::App& sub) {
     ro.progress = support::Progress::auto_mode(opt->quiet);
     const auto results = pipeline::run_pipeline(cfg, ro);
     fmt::print("{}", pipeline::summary_table(results));
-    if (!opt->quiet) {
-      for (const auto& r : results) fmt::print("measurements: {}\n", r.measurements_file.string());
+    std::vector<const pipeline::TargetResult*> ran;
+    std::vector<std::string> failures;
+    for (const auto& r : results) {
+      if (r.failure.empty()) ran.push_back(&r);
+      else failures.push_back(fmt::format("Target '{}' failed: {}", r.target, r.failure));
     }
-    // Several targets: the cross-target report beside their measurements, first target as the
-    // baseline (docs/report.md). File names are relative, so the folder can move.
-    if (results.size() > 1) {
+    if (!opt->quiet) {
+      for (const auto* r : ran) fmt::print("measurements: {}\n", r->measurements_file.string());
+    }
+    // Several targets: the cross-target report beside their measurements, first target that ran
+    // as the baseline (docs/report.md), failed ones named. File names are relative, so the
+    // folder can move.
+    if (results.size() > 1 && !ran.empty()) {
       std::vector<report::Measurement> ms;
-      for (const auto& r : results) {
-        ms.push_back(report::measurement_from_json(r.measurements, r.measurements_file.filename()));
+      for (const auto* r : ran) {
+        ms.push_back(report::measurement_from_json(r->measurements, r->measurements_file.filename()));
       }
       report::label_measurements(ms);
-      const auto doc = report::build_report(ms, 0);
-      const auto dir = results.front().measurements_file.parent_path();
+      const auto doc = report::build_report(ms, 0, "", failures);
+      const auto dir = ran.front()->measurements_file.parent_path();
       for (const char* name : {"report.md", "report.html"}) {
         report::write_report(doc, dir / name);
         if (!opt->quiet) fmt::print("report: {}\n", (dir / name).string());
       }
     }
-    return 0;
+    // A failed check fails the run, after every other target ran and was reported.
+    return failures.empty() ? 0 : 1;
   };
 }
 

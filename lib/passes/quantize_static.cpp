@@ -30,6 +30,11 @@
 //     an int8 runtime would hand it), else only the quantized consumers. Graph inputs and
 //     outputs stay float32 under their names; float ops keep writing their original tensor
 //     names (the Q/DQ outputs are new names), so per-layer SQNR compares the same names.
+//   - quantize_outputs: a graph output produced by a quantized node gets a Q/DQ pair too; the
+//     DequantizeLinear writes the output's name and the producer a new one ("..._before_quantize";
+//     its SQNR is still compared with the float model's output). The model is then integer from
+//     the first QuantizeLinear to the last DequantizeLinear (what full-integer deployment and the
+//     C backend's integer_only need).
 //   - Relu / Clip directly after a quantized compute op (the op's only reader, not a graph
 //     output): no Q/DQ between them; the activation's output is quantized (its lo is 0, so the
 //     zero point sits at qmin and ORT's Relu/Clip-Quantize fusion removes the activation).
@@ -104,6 +109,7 @@ struct Options {
   std::vector<std::string> op_types;
   int64_t sqnr_samples = 64;
   uint64_t seed = 0;
+  bool quantize_outputs = false;
 };
 
 struct QParams {
@@ -115,6 +121,7 @@ struct QParams {
 // The plan for one node that will be quantized.
 struct NodePlan {
   ir::Node* node = nullptr;
+  std::string float_output;  // the output's name in the float model when it was renamed (a quantized graph output)
   std::vector<size_t> acts;  // input indices quantized as activations
   bool has_weight = false;
   WeightLayer layer;
@@ -268,7 +275,7 @@ Plan match(ir::Graph& g, const Options& o) {
   // Outputs first (the producer decides how a tensor is quantized), then activation inputs.
   for (const NodePlan& p : plan.nodes) {
     const std::string& out = p.node->outputs[0];
-    if (plan.fused.count(out) || g.consumers(out).empty()) continue;
+    if (plan.fused.count(out) || (g.consumers(out).empty() && !(o.quantize_outputs && g.is_graph_output(out)))) continue;
     TensorPlan& t = add_tensor(plan, out);
     t.producer_quantized = true;
     if (p.same_scale) {
@@ -536,6 +543,22 @@ ApplyResult apply(ir::Graph& g, Plan& plan, const Options& o, bool per_channel) 
   for (const std::string& name : plan.tensor_order) {
     TensorPlan& t = plan.tensors.at(name);
     t.dq = insert_activation_qdq(g, name, t.q, o);
+    // quantize_outputs: a graph output keeps its name on the DequantizeLinear's output, and its
+    // producer writes a new name that the QuantizeLinear reads.
+    if (t.producer_quantized && g.is_graph_output(name) && !g.is_initializer(name)) {
+      ir::Node* prod = g.producer(name);
+      ir::Node* dq_node = g.producer(t.dq);
+      ir::Node* q_node = g.producer(dq_node->input(0));
+      const std::string pre = g.unique_name(short_base(name) + "_before_quantize");
+      for (NodePlan& p : plan.nodes) {
+        if (p.node == prod) p.float_output = name;
+      }
+      prod->outputs[0] = pre;
+      q_node->inputs[0] = pre;
+      dq_node->outputs[0] = name;
+      g.values.erase(t.dq);
+      t.dq = name;
+    }
   }
   for (const auto& [name, nodes] : readers) {
     for (ir::Node* c : nodes) {
@@ -621,7 +644,7 @@ void measure_sqnr(runtime::ReferenceInterpreter& float_model, const ir::Graph& q
     const auto qo = qmodel.run_keep_all(in, &qa);
     for (size_t i = 0; i < plan.nodes.size(); ++i) {
       const std::string& out = plan.nodes[i].node->outputs[0];
-      auto a = fa.find(out), b = qa.find(out);
+      auto a = fa.find(plan.nodes[i].float_output.empty() ? out : plan.nodes[i].float_output), b = qa.find(out);
       if (a != fa.end() && b != qa.end()) per_node[i].add(a->second, b->second);
     }
     for (size_t i = 0; i < fo.size() && i < qo.size(); ++i) per_output[i].add(fo[i], qo[i]);
@@ -731,6 +754,7 @@ Options parse(const json& p) {
   o.op_types = p.at("op_types").get<std::vector<std::string>>();
   o.sqnr_samples = p.at("sqnr_samples").get<int64_t>();
   o.seed = static_cast<uint64_t>(p.at("seed").get<int64_t>());
+  o.quantize_outputs = p.at("quantize_outputs").get<bool>();
   return o;
 }
 
@@ -768,6 +792,9 @@ pipeline::Registration quantize_static_registration() {
       {"sqnr_samples", ParamType::Int, 64, false, 0.0, none, {},
        "calibration samples for the per-layer SQNR report (0: no SQNR)"},
       {"seed", ParamType::Int, 0, false, 0.0, none, {}, "seed of the calibration sample draw"},
+      {"quantize_outputs", ParamType::Bool, false, false, none, none, {},
+       "also quantize graph outputs a quantized node produces (Q/DQ before the output, which keeps its name and "
+       "stays float32): the whole model then runs in integers, as full-integer deployment needs"},
   };
   spec.repeatable = false;  // quantizing twice would compound
   return pipeline::make_registration<Pass>(std::move(spec), [](const json& p, const pipeline::BuildContext&) {

@@ -26,12 +26,17 @@ struct RunOptions {
 
 struct TargetResult {
   std::string target;
-  std::filesystem::path measurements_file;
-  nlohmann::json measurements;
+  std::filesystem::path measurements_file;  // empty when the target failed
+  nlohmann::json measurements;              // null when the target failed
+  // Why the target failed a check (a model that does not fit the board, outputs that differ
+  // from the reference where bit-exact ones were required); empty when it ran.
+  std::string failure;
 };
 
 // Throws BadInput for anything wrong with the pipeline or its inputs, before any output file
-// is written; measurements files are written atomically, one per target, as each finishes.
+// is written; measurements files are written atomically, one per target, as each finishes. A
+// target that fails a check (CheckFailed) gets a result with `failure` set and no measurements,
+// and the other targets still run.
 std::vector<TargetResult> run_pipeline(const PipelineConfig& config, const RunOptions& options);
 
 // `hone validate`: loads the model and dataset, checks they fit each other, and builds every
@@ -61,7 +66,8 @@ nlohmann::json run_passes(const std::vector<PassStep>& steps, ir::Model& model, 
                           bool cleanup,
                           const std::function<nlohmann::json(size_t, const std::function<nlohmann::json()>&)>& guard);
 
-// One row per result: target, top-1, top-5, latency mean/p50/p99, throughput, sizes.
+// One row per result: target, top-1, top-5, latency mean/p50/p99, throughput, sizes; a failed
+// target's row says why.
 std::string summary_table(const std::vector<TargetResult>& results);
 
 }  // namespace hone::pipeline

@@ -1,4 +1,4 @@
-// Platforms described by the repository's platforms/*.json files. The files are embedded at build
+// Platforms described by the repository's platforms/*.json files. The folder is embedded at build
 // time (cmake/embed_platforms.cmake), so the installed binary needs no file lookup at run time.
 // They run generated executables (natively or under QEMU), never hone's own runtimes.
 #include "platforms/platform.h"
@@ -69,11 +69,28 @@ pipeline::Registration registration(PlatformInfo info) {
       });
 }
 
+const EmbeddedFile* find_embedded(std::string_view relative) {
+  for (const EmbeddedFile& f : embedded_platform_files()) {
+    if (f.path.size() == relative.size() + 10 && f.path.substr(0, 10) == "platforms/" && f.path.substr(10) == relative) {
+      return &f;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+std::string_view embedded_platform_file(std::string_view relative) {
+  const EmbeddedFile* f = find_embedded(relative);
+  if (!f) throw internal_error("platforms/{} was not embedded at build time", relative);
+  return f->text;
+}
 
 std::vector<pipeline::Registration> file_platform_registrations() {
   std::vector<pipeline::Registration> out;
   for (const EmbeddedFile& f : embedded_platform_files()) {
+    // Platform files are the JSON files at the folder's top; ld/ and boards/ hold what they use.
+    if (f.path.find('/', 10) != std::string_view::npos || !f.path.ends_with(".json")) continue;
     const std::string file(f.path);
     nlohmann::json doc;
     try {
@@ -81,7 +98,17 @@ std::vector<pipeline::Registration> file_platform_registrations() {
     } catch (const nlohmann::json::parse_error& e) {
       throw bad_input("not valid JSON: {}", e.what()).with_file(file);
     }
-    out.push_back(registration(parse_platform(doc, file)));
+    PlatformInfo info = parse_platform(doc, file);
+    const auto require = [&](const std::string& relative, const std::string& json_path) {
+      if (!find_embedded(relative)) {
+        throw bad_input("'{}' is not a file of the platforms folder", relative).with_json_path(json_path).with_file(file);
+      }
+    };
+    if (info.toolchain.linker_script) require(*info.toolchain.linker_script, "/toolchain/linker_script");
+    for (size_t i = 0; i < info.toolchain.support_files.size(); ++i) {
+      require(info.toolchain.support_files[i], fmt::format("/toolchain/support_files/{}", i));
+    }
+    out.push_back(registration(std::move(info)));
   }
   return out;
 }

@@ -25,6 +25,9 @@ struct Toolchain {
   std::vector<std::string> libs;             // after the objects on the link line: "-lm"
   std::string size;                          // binutils' `size`, for text/data/bss
   std::optional<std::string> linker_script;  // relative to the repository's platforms/ folder
+  // More files of platforms/ copied beside the generated code (by file name); the .c ones are
+  // compiled with it: board support (boards/cortex_m.c), scripts the linker script includes.
+  std::vector<std::string> support_files;
   std::vector<std::string> packages;         // Debian packages that provide the above
 };
 
@@ -33,6 +36,9 @@ struct RunSpec {
   std::optional<std::string> emulator;  // "qemu-aarch64-static"; none for native
   std::optional<std::string> machine;   // qemu-system's -M; qemu-system only
   std::vector<std::string> options;     // the emulator's further arguments
+  // qemu-system: CPU cycles per tick of the board timer the harness reads (SysTick at 25 MHz
+  // under -icount shift=0, one instruction per virtual ns: 40), taking one cycle per instruction.
+  std::optional<int64_t> cycles_per_tick;
   std::vector<std::string> packages;    // Debian packages that provide the emulator
 
   // The command line that runs `executable`: itself (native), emulator + options + executable

@@ -147,8 +147,18 @@ bool valid_name(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [&](char c) { return lower_or_digit(c) || c == '-' || c == '_' || c == '.'; });
 }
 
+// A file the platform ships in the repository's platforms/ folder: relative, no "..".
+void check_platform_path(const Object& o, std::string_view key, const std::string& path) {
+  const std::filesystem::path p(path);
+  bool climbs = false;
+  for (const auto& part : p) climbs = climbs || part == "..";
+  if (p.is_absolute() || climbs || path.empty()) {
+    o.at(key).fail(fmt::format("'{}' is not a path inside the platforms folder (relative, no '..')", path));
+  }
+}
+
 Toolchain parse_toolchain(const json& j, const Where& where) {
-  const Object o(j, where, {"cc", "cflags", "ldflags", "libs", "size", "linker_script", "packages"});
+  const Object o(j, where, {"cc", "cflags", "ldflags", "libs", "size", "linker_script", "support_files", "packages"});
   Toolchain t;
   t.cc = o.program("cc");
   t.cflags = o.texts("cflags");
@@ -156,26 +166,21 @@ Toolchain parse_toolchain(const json& j, const Where& where) {
   t.libs = o.texts("libs");
   t.size = o.program("size");
   t.linker_script = o.optional_text("linker_script");
-  if (t.linker_script) {
-    const std::filesystem::path p(*t.linker_script);
-    bool climbs = false;
-    for (const auto& part : p) climbs = climbs || part == "..";
-    if (p.is_absolute() || climbs) {
-      o.at("linker_script").fail(fmt::format("'{}' is not a path inside the platforms folder (relative, no '..')",
-                                             *t.linker_script));
-    }
-  }
+  if (t.linker_script) check_platform_path(o, "linker_script", *t.linker_script);
+  t.support_files = o.texts("support_files");
+  for (const auto& f : t.support_files) check_platform_path(o, "support_files", f);
   t.packages = o.texts("packages");
   return t;
 }
 
 RunSpec parse_run(const json& j, const Where& where) {
-  const Object o(j, where, {"kind", "emulator", "machine", "options", "packages"});
+  const Object o(j, where, {"kind", "emulator", "machine", "options", "cycles_per_tick", "packages"});
   RunSpec r;
   r.kind = static_cast<RunKind>(o.choice("kind", kRunKindNames));
   r.emulator = o.optional_program("emulator");
   r.machine = o.optional_text("machine");
   r.options = o.texts("options");
+  r.cycles_per_tick = o.optional_count("cycles_per_tick", 1'000'000);
   r.packages = o.texts("packages");
   const std::string_view kind = run_kind_name(r.kind);
   if (r.kind == RunKind::Native) {
@@ -187,6 +192,9 @@ RunSpec parse_run(const json& j, const Where& where) {
   if (r.kind == RunKind::QemuSystem && !r.machine) o.at("machine").fail("required for run kind qemu-system (-M)");
   if (r.kind != RunKind::QemuSystem && r.machine) {
     o.at("machine").fail(fmt::format("only run kind qemu-system takes a machine, not {}", kind));
+  }
+  if (r.kind != RunKind::QemuSystem && r.cycles_per_tick) {
+    o.at("cycles_per_tick").fail(fmt::format("only run kind qemu-system has a board timer, not {}", kind));
   }
   return r;
 }
@@ -243,6 +251,7 @@ PlatformInfo parse_platform(const nlohmann::json& doc, const std::string& file) 
                                               run_kind_name(p.run.kind)));
     }
     if (!p.toolchain.linker_script) (o.at("toolchain") / "linker_script").fail(why);
+    if (!p.run.cycles_per_tick) (o.at("run") / "cycles_per_tick").fail(why);
     if (!p.ram_kb) o.at("ram_kb").fail(why);
     if (!p.flash_kb) o.at("flash_kb").fail(why);
   }
@@ -262,12 +271,14 @@ nlohmann::json to_json(const PlatformInfo& p) {
             {"libs", t.libs},
             {"size", t.size},
             {"linker_script", optional_json(t.linker_script)},
+            {"support_files", t.support_files},
             {"packages", t.packages}}},
           {"run",
            {{"kind", run_kind_name(p.run.kind)},
             {"emulator", optional_json(p.run.emulator)},
             {"machine", optional_json(p.run.machine)},
             {"options", p.run.options},
+            {"cycles_per_tick", optional_json(p.run.cycles_per_tick)},
             {"packages", p.run.packages}}},
           {"ram_kb", optional_json(p.ram_kb)},
           {"flash_kb", optional_json(p.flash_kb)},

@@ -266,6 +266,25 @@ Measurement measurement_from_json(const json& doc, const fs::path& file) {
   m.weight_bytes = r.integer(s, "weight_bytes", "/size");
   m.zero_weight_fraction = r.number(s, "zero_weight_fraction", "/size");
   m.peak_rss_bytes = r.integer(r.object(doc, "resources", ""), "peak_rss_bytes", "/resources");
+  {
+    const json& d = r.object(r.object(r.object(doc, "target", ""), "compiler", "/target"), "detail", "/target/compiler");
+    const std::string dp = "/target/compiler/detail";
+    m.flash_bytes = r.integer(d, "flash_bytes", dp);
+    m.ram_bytes = r.integer(d, "ram_bytes", dp);
+    m.flash_budget_bytes = r.integer(d, "flash_budget_bytes", dp);
+    m.ram_budget_bytes = r.integer(d, "ram_budget_bytes", dp);
+    m.arena_bytes = r.integer(d, "arena_bytes", dp);
+    const json& ot = r.object(l, "on_target", "/latency");
+    m.cycles_per_inference = r.number(r.object(ot, "cycles_per_inference", "/latency/on_target"), "mean",
+                                      "/latency/on_target/cycles_per_inference");
+    m.estimated_latency_ms = r.number(r.object(ot, "estimated_latency_ms", "/latency/on_target"), "mean",
+                                      "/latency/on_target/estimated_latency_ms");
+    m.clock_mhz = r.integer(ot, "clock_mhz", "/latency/on_target");
+    const json& rc = r.object(q, "reference_check", "/quality");
+    const auto n = r.integer(rc, "samples", "/quality/reference_check");
+    const auto same = r.integer(rc, "bit_identical", "/quality/reference_check");
+    if (n && same) m.reference_check = fmt::format("{}/{} bit-identical", *same, *n);
+  }
   m.dataset = r.string(r.object(doc, "dataset", ""), "description", "/dataset");
 
   const json& opts = r.array(doc, "optimizers", "");

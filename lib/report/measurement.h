@@ -58,6 +58,14 @@ struct Measurement {
   std::optional<double> zero_weight_fraction;
   std::optional<int64_t> peak_rss_bytes;
 
+  // A program built for the target (compiler detail of the c compiler) and what the target
+  // measured itself: flash / RAM of the program and the board's budgets, the planned arena,
+  // cycles per inference and the latency they give at the board's clock, the reference check.
+  std::optional<int64_t> flash_bytes, ram_bytes, flash_budget_bytes, ram_budget_bytes, arena_bytes;
+  std::optional<double> cycles_per_inference, estimated_latency_ms;
+  std::optional<int64_t> clock_mhz;
+  std::string reference_check;  // "500/500 bit-identical" or ""
+
   // Dataset identity, so reports can say when accuracies come from different data.
   std::string dataset;  // dataset.description
   // One per optimizer report, in order, the implicit first cleanup included.

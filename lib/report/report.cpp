@@ -189,6 +189,30 @@ Table summary_table(const std::vector<Measurement>& ms, size_t baseline) {
   return t;
 }
 
+Table targets_table(const std::vector<Measurement>& ms) {
+  Table t{{"name", "platform", "latency kind", "flash", "RAM", "arena", "cycles / inference", "est. latency",
+           "reference check"},
+          {false, false, false, true, true, true, true, true, false},
+          {}};
+  const auto of_budget = [](std::optional<int64_t> used, std::optional<int64_t> budget) {
+    if (!used) return std::string(kNA);
+    if (!budget) return format_bytes(used);
+    return fmt::format("{} of {} ({:.0f} %)", format_bytes(used), format_bytes(budget),
+                       100.0 * static_cast<double>(*used) / static_cast<double>(*budget));
+  };
+  for (const Measurement& m : ms) {
+    if (!m.flash_bytes && !m.cycles_per_inference && m.reference_check.empty()) continue;
+    t.rows.push_back(
+        {m.label, m.platform.empty() ? kNA : m.platform, m.latency_kind, of_budget(m.flash_bytes, m.flash_budget_bytes),
+         of_budget(m.ram_bytes, m.ram_budget_bytes), format_bytes(m.arena_bytes),
+         m.cycles_per_inference ? format_count(static_cast<int64_t>(std::llround(*m.cycles_per_inference))) : kNA,
+         m.estimated_latency_ms && m.clock_mhz ? fmt::format("{} ms at {} MHz", format_ms(m.estimated_latency_ms), *m.clock_mhz)
+                                               : kNA,
+         m.reference_check.empty() ? kNA : m.reference_check});
+  }
+  return t;
+}
+
 std::vector<std::string> comparison_notes(const std::vector<Measurement>& ms, size_t baseline) {
   std::vector<std::string> notes;
   const Measurement& base = ms.at(baseline);
@@ -224,7 +248,8 @@ std::string report_title(const std::vector<Measurement>& ms, const std::string& 
                            : fmt::format("hone report: {} measurements", ms.size());
 }
 
-Document build_report(const std::vector<Measurement>& ms, size_t baseline, const std::string& title) {
+Document build_report(const std::vector<Measurement>& ms, size_t baseline, const std::string& title,
+                      const std::vector<std::string>& failures) {
   HONE_ASSERT(!ms.empty() && baseline < ms.size());
   Document doc;
   doc.title = report_title(ms, title);
@@ -238,6 +263,19 @@ Document build_report(const std::vector<Measurement>& ms, size_t baseline, const
   b.push_back(Block::heading(2, "Summary"));
   b.push_back(Block::table_of(summary_table(ms, baseline)));
   if (const auto notes = comparison_notes(ms, baseline); !notes.empty()) b.push_back(Block::bullets(notes));
+  if (const Table targets = targets_table(ms); !targets.rows.empty()) {
+    b.push_back(Block::heading(2, "Targets"));
+    b.push_back(Block::paragraph(
+        "Programs built for their targets: flash = text + data, RAM = data + bss (arena and stack included on "
+        "boards), against the board's budget. Cycles are counted on the board itself under QEMU's -icount "
+        "(one instruction per cycle); the estimated latency divides them by the board's clock. Latency kind "
+        "'emulated': the latency columns above are the emulator's, not the hardware's."));
+    b.push_back(Block::table_of(targets));
+  }
+  if (!failures.empty()) {
+    b.push_back(Block::heading(2, "Failed targets"));
+    b.push_back(Block::bullets(failures));
+  }
 
   b.push_back(Block::heading(2, "Charts"));
   std::vector<BubblePoint> bubbles;

@@ -26,6 +26,12 @@ BoxStats box_stats(std::vector<double> values);
 // The summary table: one row per measurement, deltas against ms[baseline].
 Table summary_table(const std::vector<Measurement>& ms, size_t baseline);
 
+// Facts of the programs built for targets (the c compiler) and of what the targets measured
+// themselves: latency kind, flash and RAM against the board's budget, arena, cycles per
+// inference and the estimated latency at the board's clock, the reference check. Empty (no
+// rows) when no measurement has any of them.
+Table targets_table(const std::vector<Measurement>& ms);
+
 // What a reader must know before comparing the rows: different class sets, hosts, datasets,
 // emulated latency. One sentence each, in input order.
 std::vector<std::string> comparison_notes(const std::vector<Measurement>& ms, size_t baseline);
@@ -35,8 +41,10 @@ std::vector<std::string> comparison_notes(const std::vector<Measurement>& ms, si
 std::string report_title(const std::vector<Measurement>& ms, const std::string& title = "");
 
 // The whole report. `ms` must be labelled (label_measurements); `title` defaults to one made
-// from the pipeline names.
-Document build_report(const std::vector<Measurement>& ms, size_t baseline, const std::string& title = "");
+// from the pipeline names; `failures` (one sentence per target of the run that failed a check)
+// follow the summary table under "Failed targets".
+Document build_report(const std::vector<Measurement>& ms, size_t baseline, const std::string& title = "",
+                      const std::vector<std::string>& failures = {});
 
 // Writes `doc` to `out`: ".md" writes Markdown and its charts as "<stem>-<chart>.svg" beside
 // it, ".html"/".htm" one self-contained page. Every file is written atomically; BadInput for

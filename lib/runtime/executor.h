@@ -23,6 +23,11 @@ class Executor {
   // Per-node timing when the executor was asked to profile (docs/measurements.md "profile"
   // layers); null otherwise.
   virtual nlohmann::json profile() const { return nullptr; }
+  // What the executor measured besides outputs over the runs since the last call, then forgets
+  // it: an object with "on_target" (timing the target measured itself, a board's cycle counter;
+  // measurements "latency.on_target") and "reference_check" (outputs compared with the reference
+  // interpreter; "quality.reference_check"), each only when measured; null when nothing.
+  virtual nlohmann::json take_measurements() { return nullptr; }
 };
 
 }  // namespace hone::runtime

@@ -98,6 +98,10 @@ template <typename... Args>
   return Error(ErrorKind::Unsupported, fmt::format(f, std::forward<Args>(args)...));
 }
 template <typename... Args>
+[[nodiscard]] Error check_failed(fmt::format_string<Args...> f, Args&&... args) {
+  return Error(ErrorKind::CheckFailed, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
 [[nodiscard]] Error internal_error(fmt::format_string<Args...> f, Args&&... args) {
   return Error(ErrorKind::Internal, fmt::format(f, std::forward<Args>(args)...));
 }

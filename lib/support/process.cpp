@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -71,6 +72,24 @@ pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& c
   return pid;
 }
 
+// Waits for `pid` up to `timeout_seconds` (polling), then kills it.
+int wait_for(pid_t pid, double timeout_seconds, bool& timed_out) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
+  int status = 0;
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) return -1;
+    if (std::chrono::steady_clock::now() > deadline) {
+      timed_out = true;
+      ::kill(pid, SIGKILL);
+      return wait_for(pid);
+    }
+    ::usleep(2000);
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
 }  // namespace
 
 std::string tail_lines(const std::string& text, int lines) {
@@ -83,7 +102,8 @@ std::string tail_lines(const std::string& text, int lines) {
   return text.substr(pos, end - pos);
 }
 
-ProcessResult run_process(const std::vector<std::string>& argv, const std::filesystem::path& cwd) {
+ProcessResult run_process(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
+                          double timeout_seconds) {
   char out_name[] = "/tmp/hone-out-XXXXXX", err_name[] = "/tmp/hone-err-XXXXXX";
   const int out_fd = ::mkstemp(out_name), err_fd = ::mkstemp(err_name);
   if (out_fd < 0 || err_fd < 0) throw internal_error("mkstemp failed: {}", std::strerror(errno));
@@ -95,7 +115,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::files
   ProcessResult r;
   try {
     const pid_t pid = spawn(argv, cwd, &fa);
-    r.exit_code = wait_for(pid);
+    r.exit_code = timeout_seconds > 0 ? wait_for(pid, timeout_seconds, r.timed_out) : wait_for(pid);
   } catch (...) {
     posix_spawn_file_actions_destroy(&fa);
     ::close(out_fd), ::close(err_fd), ::unlink(out_name), ::unlink(err_name);

@@ -13,12 +13,14 @@ namespace hone::support {
 
 struct ProcessResult {
   int exit_code = -1;  // 128 + signal number when killed by a signal
+  bool timed_out = false;  // killed after the timeout (exit_code is then 128 + SIGKILL)
   std::string out, err;
 };
 
-// Runs argv[0] (looked up on PATH) in `cwd` to completion. Throws Unsupported "program 'x' not
-// found" when it cannot be started.
-ProcessResult run_process(const std::vector<std::string>& argv, const std::filesystem::path& cwd = {});
+// Runs argv[0] (looked up on PATH) in `cwd` to completion, or until `timeout_seconds` (> 0) have
+// passed, when it is killed. Throws Unsupported "program 'x' not found" when it cannot be started.
+ProcessResult run_process(const std::vector<std::string>& argv, const std::filesystem::path& cwd = {},
+                          double timeout_seconds = 0);
 
 // The last `lines` lines of `text`, for error messages.
 std::string tail_lines(const std::string& text, int lines = 10);

@@ -1,7 +1,10 @@
 // The c compiler and the executable runtime in a pipeline: the int8 fmnist_cnn built as C for
-// this machine (x86_64-linux, and the in-process host platform) classifies real test images
-// exactly as the reference interpreter does on the same prepared model, and the measurements
-// carry the C build's facts (arena, flash, RAM, latency kind).
+// this machine (x86_64-linux, and the in-process host platform), for aarch64 / riscv64 Linux
+// under qemu-user and for the Cortex-M boards under qemu-system classifies real test images
+// exactly as the reference interpreter does; with quantize_outputs the outputs are bit-identical
+// to the reference interpreter's on the same prepared model (reference_check bit-exact). The
+// measurements carry the C build's facts (arena, flash, RAM, latency kind, cycles on the board),
+// and a model larger than a board's flash fails that target only.
 #include "cli_util.h"
 
 #include <catch2/catch.hpp>
@@ -18,15 +21,30 @@ namespace {
 
 const fs::path kSource = HONE_SOURCE_DIR;
 
-json pipeline(const json& targets) {
+json pipeline(const json& targets, bool quantize_outputs = false) {
   return {{"name", "c-targets"},
           {"model_wrapper", {{"type", "onnx_classifier"},
                              {"parameters", {{"model", (kSource / "models" / "fmnist_cnn.onnx").string()}, {"scale_to_unit", true}}}}},
           {"dataset", {{"type", "idx"}, {"parameters", {{"split", "test"}, {"limit", 200}}}}},
           {"optimizers", {{{"type", "fold_batch_norm"}},
-                          {{"type", "quantize_static"}, {"parameters", {{"calibration_samples", 64}}}}}},
+                          {{"type", "quantize_static"},
+                           {"parameters", {{"calibration_samples", 64}, {"quantize_outputs", quantize_outputs}}}}}},
           {"targets", targets},
           {"measurements", {{"warmup", 1}, {"batch_size", 1}}}};
+}
+
+json c_target(const std::string& name, const std::string& platform) {
+  return {{"name", name}, {"compiler", {{"type", "c"}}}, {"platform", {{"type", platform}}},
+          {"runtime", {{"type", "executable"}, {"parameters", {{"reference_check", "bit-exact"}}}}}};
+}
+
+// Every sample's outputs equal the reference interpreter's, byte for byte.
+void check_bit_identical(const json& m, int64_t samples) {
+  const json& rc = m["quality"]["reference_check"];
+  CHECK(rc["mode"] == "bit-exact");
+  CHECK(rc["samples"] == samples);
+  CHECK(rc["bit_identical"] == samples);
+  CHECK(rc["max_abs_diff"] == 0.0);
 }
 
 }  // namespace
@@ -35,9 +53,8 @@ TEST_CASE("c compiler + executable runtime: int8 fmnist_cnn on x86_64-linux equa
   const fs::path dir = hone::test::scratch_dir("c_targets", "x86");
   const json targets = json::array(
       {{{"name", "ref"}, {"runtime", {{"type", "reference"}}}, {"platform", {{"type", "host"}}}},
-       {{"name", "c-x86"}, {"compiler", {{"type", "c"}}}, {"runtime", {{"type", "executable"}}}, {"platform", {{"type", "x86_64-linux"}}}},
-       {{"name", "c-host"}, {"compiler", {{"type", "c"}}}, {"runtime", {{"type", "executable"}}}, {"platform", {{"type", "host"}}}}});
-  write_text(dir / "p.json", pipeline(targets).dump(1));
+       c_target("c-x86", "x86_64-linux"), c_target("c-host", "host")});
+  write_text(dir / "p.json", pipeline(targets, true).dump(1));
   const auto r = run_hone("run " + quote(dir / "p.json") + " -q --output-dir " + quote(dir / "out"));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
@@ -48,10 +65,11 @@ TEST_CASE("c compiler + executable runtime: int8 fmnist_cnn on x86_64-linux equa
     // Same predictions on every image: the confusion matrices are equal, not only top-1.
     CHECK(m["quality"]["confusion_matrix"] == ref["quality"]["confusion_matrix"]);
     CHECK(m["quality"]["top1"] == ref["quality"]["top1"]);
+    check_bit_identical(m, 200);
     const json& d = m["target"]["compiler"]["detail"];
     CHECK(d["format"] == "c");
     CHECK(d["arena_bytes"].get<int64_t>() > 0);
-    // The int8 weights are const arrays: about 140 KB of int8 and int32 bias, plus the float classifier.
+    // The int8 weights are const arrays: about 135 KB of int8 weights and int32 biases.
     CHECK(d["weight_bytes"].get<int64_t>() > 100'000);
     CHECK(d["flash_bytes"].get<int64_t>() > d["weight_bytes"].get<int64_t>());
     CHECK(d["ram_bytes"].get<int64_t>() >= d["arena_bytes"].get<int64_t>());
@@ -77,13 +95,9 @@ TEST_CASE("executable runtime: a target whose compiler is not c fails clearly", 
 
 TEST_CASE("c compiler + executable runtime: aarch64 and riscv64 under qemu-user classify like the reference", "[cli][c_backend][cross]") {
   const fs::path dir = hone::test::scratch_dir("c_targets", "cross");
-  const json targets = json::array(
-      {{{"name", "ref"}, {"runtime", {{"type", "reference"}}}, {"platform", {{"type", "host"}}}},
-       {{"name", "a64"}, {"compiler", {{"type", "c"}}}, {"runtime", {{"type", "executable"}}}, {"platform", {{"type", "aarch64-linux"}}}},
-       {{"name", "rv64"}, {"compiler", {{"type", "c"}}}, {"runtime", {{"type", "executable"}}}, {"platform", {{"type", "riscv64-linux"}}}}});
-  json p = pipeline(targets);
-  p["dataset"]["parameters"]["limit"] = 100;
-  write_text(dir / "p.json", p.dump(1));
+  const json targets = json::array({{{"name", "ref"}, {"runtime", {{"type", "reference"}}}, {"platform", {{"type", "host"}}}},
+                                    c_target("a64", "aarch64-linux"), c_target("rv64", "riscv64-linux")});
+  write_text(dir / "p.json", pipeline(targets, true).dump(1));
   const auto r = run_hone("run " + quote(dir / "p.json") + " -q --output-dir " + quote(dir / "out"));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
@@ -92,7 +106,97 @@ TEST_CASE("c compiler + executable runtime: aarch64 and riscv64 under qemu-user 
     INFO(t);
     const json m = json::parse(slurp(dir / "out" / (std::string(t) + ".measurements.json")));
     CHECK(m["quality"]["confusion_matrix"] == ref["quality"]["confusion_matrix"]);
+    check_bit_identical(m, 200);
     CHECK(m["target"]["runtime"]["latency_kind"] == "emulated");
+    CHECK(m["latency"]["latency_kind"] == "emulated");
     CHECK(m["target"]["compiler"]["detail"]["toolchain"]["cc"].get<std::string>().find(t == std::string("a64") ? "aarch64" : "riscv64") == 0);
   }
+}
+
+TEST_CASE("c compiler + executable runtime: stm32f746g-disco under qemu-system equals the reference bit for bit", "[cli][c_backend][board]") {
+  const fs::path dir = hone::test::scratch_dir("c_targets", "stm32");
+  const json targets = json::array({{{"name", "ref"}, {"runtime", {{"type", "reference"}}}, {"platform", {{"type", "host"}}}},
+                                    c_target("stm32", "stm32f746g-disco")});
+  json p = pipeline(targets, true);
+  p["dataset"]["parameters"]["limit"] = 100;
+  write_text(dir / "p.json", p.dump(1));
+  const auto r = run_hone("run " + quote(dir / "p.json") + " -q --output-dir " + quote(dir / "out"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json ref = json::parse(slurp(dir / "out" / "ref.measurements.json"));
+  const json m = json::parse(slurp(dir / "out" / "stm32.measurements.json"));
+  CHECK(m["quality"]["confusion_matrix"] == ref["quality"]["confusion_matrix"]);
+  check_bit_identical(m, 100);
+  CHECK(m["latency"]["latency_kind"] == "emulated");
+  // Cycles counted on the board: deterministic under -icount, the same few hundred thousand
+  // ticks for every image (the model has no data-dependent control flow beyond saturation).
+  const json& ot = m["latency"]["on_target"];
+  CHECK(ot["samples"] == 100);
+  CHECK(ot["cycles_per_tick"] == 40);
+  CHECK(ot["clock_mhz"] == 216);
+  const double cycles = ot["cycles_per_inference"]["mean"];
+  CHECK(cycles > 1e6);
+  CHECK(ot["cycles_per_inference"]["max"].get<double>() - ot["cycles_per_inference"]["min"].get<double>() < 0.01 * cycles);
+  CHECK(ot["estimated_latency_ms"]["mean"].get<double>() == Approx(cycles / 216e3));
+  // Flash and RAM from the toolchain's size, within the board's budgets; the linker script and
+  // board files sit beside the generated code.
+  const json& d = m["target"]["compiler"]["detail"];
+  CHECK(d["harness"] == "board");
+  CHECK(d["flash_budget_bytes"] == 1024 * 1024);
+  CHECK(d["ram_budget_bytes"] == 320 * 1024);
+  CHECK(d["flash_bytes"].get<int64_t>() > d["weight_bytes"].get<int64_t>());
+  CHECK(d["flash_bytes"].get<int64_t>() < 1024 * 1024);
+  // RAM: the arena and the linker script's 16 KB stack at least.
+  CHECK(d["ram_bytes"].get<int64_t>() >= d["arena_bytes"].get<int64_t>() + 16 * 1024);
+  for (const char* f : {"stm32f746g-disco.ld", "cortex_m_sections.ld", "board.h", "cortex_m.c", "model.onnx", "model.map"}) {
+    CHECK(fs::exists(dir / "out" / "stm32" / "c" / f));
+  }
+  // The report's targets table shows the board's facts.
+  const std::string md = slurp(dir / "out" / "report.md");
+  CHECK(md.find("## Targets") != std::string::npos);
+  CHECK(md.find("of 320.0 KiB") != std::string::npos);
+  CHECK(md.find("at 216 MHz") != std::string::npos);
+  CHECK(md.find("100/100 bit-identical") != std::string::npos);
+}
+
+TEST_CASE("c compiler + executable runtime: nrf52840 under qemu-system equals the reference bit for bit", "[cli][c_backend][board]") {
+  const fs::path dir = hone::test::scratch_dir("c_targets", "nrf52840");
+  json p = pipeline(json::array({c_target("nrf", "nrf52840")}), true);
+  p["dataset"]["parameters"]["limit"] = 20;
+  write_text(dir / "p.json", p.dump(1));
+  const auto r = run_hone("run " + quote(dir / "p.json") + " -q --output-dir " + quote(dir / "out"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json m = json::parse(slurp(dir / "out" / "nrf.measurements.json"));
+  check_bit_identical(m, 20);
+  CHECK(m["latency"]["on_target"]["clock_mhz"] == 64);
+  CHECK(m["target"]["compiler"]["detail"]["ram_budget_bytes"] == 256 * 1024);
+}
+
+TEST_CASE("c compiler: a model larger than the board's flash fails that target; the others run", "[cli][c_backend][board]") {
+  const char* mobilenet = std::getenv("HONE_MOBILENETV2_ONNX");
+  if (!mobilenet || !fs::exists(mobilenet)) {
+    WARN("HONE_MOBILENETV2_ONNX is not set to an exported model; run scripts/test to export it");
+    return;
+  }
+  const fs::path dir = hone::test::scratch_dir("c_targets", "does_not_fit");
+  const json p = {{"name", "mobilenet-on-stm32"},
+                  {"model_wrapper", {{"type", "onnx_generic"}, {"parameters", {{"model", mobilenet}}}}},
+                  {"dataset", {{"type", "random"}, {"parameters", {{"count", 2}, {"seed", 1}}}}},
+                  {"targets", json::array({{{"name", "host-cpu"}, {"runtime", {{"type", "cpu"}}}},
+                                           c_target("stm32", "stm32f746g-disco")})},
+                  {"measurements", {{"warmup", 0}, {"batch_size", 1}}}};
+  write_text(dir / "p.json", p.dump(1));
+  const auto r = run_hone("run " + quote(dir / "p.json") + " -q --output-dir " + quote(dir / "out"));
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  // 3.5 M float32 weights: 13.4 MB against the board's 1024 KB.
+  const std::string why = "does not fit: needs 13.4 MB flash, stm32f746g-disco has 1024 KB flash";
+  CHECK(r.out.find("stm32                FAILED: " + why) != std::string::npos);
+  CHECK(r.err.find(why) != std::string::npos);
+  CHECK(fs::exists(dir / "out" / "host-cpu.measurements.json"));
+  CHECK_FALSE(fs::exists(dir / "out" / "stm32.measurements.json"));
+  const std::string md = slurp(dir / "out" / "report.md");
+  CHECK(md.find("## Failed targets") != std::string::npos);
+  CHECK(md.find("Target 'stm32' failed: " + why) != std::string::npos);
 }

@@ -110,7 +110,7 @@ TEST_CASE("the HTML report renders in headless Chromium with every chart", "[rep
 TEST_CASE("hone run with several targets writes the cross-target report", "[report]") {
   const fs::path dir = hone::test::scratch_dir("report", "targets");
   const auto r = run_hone(fmt::format("run {} --output-dir {} --set dataset.parameters.limit=20 -q",
-                                      quote(fs::path(HONE_SOURCE_DIR) / "pipelines/fashion-mnist-targets.json"),
+                                      quote(fs::path(HONE_SOURCE_DIR) / "pipelines/fashion-mnist-runtimes.json"),
                                       quote(dir)));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);

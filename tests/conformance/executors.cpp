@@ -40,7 +40,8 @@ std::unique_ptr<runtime::Executor> c_executor(const ir::Model& m) {
   const nlohmann::json none = nlohmann::json::object();
   auto compiler = pipeline::create<compilers::Compiler>(reg.get(ComponentKind::Compiler, "c"), none, {});
   auto platform = pipeline::create<platforms::Platform>(reg.get(ComponentKind::Platform, "host"), none, {});
-  auto runtime = pipeline::create<runtime::RuntimeComponent>(reg.get(ComponentKind::Runtime, "executable"), none, {});
+  const auto& exe = reg.get(ComponentKind::Runtime, "executable");
+  auto runtime = pipeline::create<runtime::RuntimeComponent>(exe, pipeline::validate_parameters(exe.spec, none, "executable"), {});
   const compilers::Artifact artifact = compiler->compile(m, *platform, dir);
   return runtime->prepare(artifact, *platform);
 }

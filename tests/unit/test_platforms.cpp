@@ -63,11 +63,16 @@ TEST_CASE("every platforms/*.json is embedded as it is on disk and parses", "[pl
   for (const EmbeddedFile& f : embedded_platform_files()) {
     const std::string path(f.path);
     INFO(path);
-    embedded.push_back(fs::path(path).stem().string());
     std::ifstream in(fs::path(HONE_SOURCE_DIR) / path, std::ios::binary);
     std::stringstream text;
     text << in.rdbuf();
     CHECK(text.str() == f.text);  // the build re-embeds a changed file
+    // ld/ and boards/ hold the files the platforms use; each is the text of embedded_platform_file.
+    if (fs::path(path).parent_path() != "platforms") {
+      CHECK(embedded_platform_file(path.substr(10)) == f.text);
+      continue;
+    }
+    embedded.push_back(fs::path(path).stem().string());
     const json doc = json::parse(f.text);
     const PlatformInfo info = parse_platform(doc, path);
     // Every member is spelled out (nulls and empty lists too), so the file is its own describe().
@@ -112,7 +117,9 @@ TEST_CASE("the shipped platforms are the ones issue 7 names", "[platforms]") {
   for (const char* flag : {"-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard"}) {
     CHECK(has(stm.toolchain.cflags, flag));
   }
-  CHECK(has(stm.toolchain.ldflags, "--specs=rdimon.specs"));
+  CHECK(has(stm.toolchain.ldflags, "-nostartfiles"));  // boards/cortex_m.c is the startup code
+  CHECK(has(stm.toolchain.support_files, "boards/cortex_m.c"));
+  CHECK(stm.run.cycles_per_tick == 40);
   CHECK(stm.toolchain.size == "arm-none-eabi-size");
   CHECK(stm.toolchain.linker_script == "ld/stm32f746g-disco.ld");
   CHECK(stm.run.kind == RunKind::QemuSystem);
@@ -213,7 +220,15 @@ TEST_CASE("bad platform documents name the file and the JSON path", "[platforms]
   CHECK(broken("/flash_kib"_json_pointer, 1024) ==
         "platforms/x.json: /flash_kib: unknown member (did you mean 'flash_kb'?)");
   CHECK(broken("/run/zzz"_json_pointer, 1) ==
-        "platforms/x.json: /run/zzz: unknown member; members here: kind, emulator, machine, options, packages");
+        "platforms/x.json: /run/zzz: unknown member; members here: kind, emulator, machine, options, cycles_per_tick, "
+        "packages");
+  CHECK(broken("/toolchain/support_files/0"_json_pointer, "/etc/passwd") ==
+        "platforms/x.json: /toolchain/support_files: '/etc/passwd' is not a path inside the platforms folder "
+        "(relative, no '..')");
+  CHECK(broken("/run/cycles_per_tick"_json_pointer, 0) ==
+        "platforms/x.json: /run/cycles_per_tick: expected null or an integer in [1, 1000000], got 0");
+  CHECK(broken("/run/cycles_per_tick"_json_pointer, nullptr) ==
+        "platforms/x.json: /run/cycles_per_tick: required for a bare-metal platform (os none)");
   CHECK(error_of(json::array()) == "platforms/x.json: expected an object, got []");
 
   // Members that depend on each other.
@@ -228,6 +243,7 @@ TEST_CASE("bad platform documents name the file and the JSON path", "[platforms]
   json user = board();
   user["run"]["kind"] = "qemu-user";
   user["run"]["machine"] = nullptr;
+  user["run"]["cycles_per_tick"] = nullptr;
   CHECK(error_of(user) ==
         "platforms/x.json: /run/kind: a bare-metal platform (os none) runs on qemu-system, not qemu-user");
   json native = embedded_doc("x86_64-linux");
@@ -238,6 +254,10 @@ TEST_CASE("bad platform documents name the file and the JSON path", "[platforms]
   native["run"]["emulator"] = nullptr;
   native["run"]["kind"] = "qemu-user";
   CHECK(error_of(native) == "platforms/x.json: /run/emulator: required for run kind qemu-user");
+  native["run"]["emulator"] = "qemu-x86_64";
+  native["run"]["cycles_per_tick"] = 40;
+  CHECK(error_of(native) ==
+        "platforms/x.json: /run/cycles_per_tick: only run kind qemu-system has a board timer, not qemu-user");
 }
 
 TEST_CASE("optional platform members may be left out", "[platforms]") {

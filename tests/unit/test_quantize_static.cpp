@@ -7,6 +7,7 @@
 #include "graph_builder.h"
 #include "passes/calibration.h"
 #include "passes/passes.h"
+#include "passes/qdq_fusion.h"
 #include "support/error.h"
 #include "test_util.h"
 
@@ -232,6 +233,46 @@ TEST_CASE("quantize_static: Conv-Relu-Gemm becomes QDQ with int8 per-channel wei
   runtime::ReferenceInterpreter(m.graph).run_keep_all(in, &qa);
   CHECK(entry(r.at("nodes"), "node", "conv")->at("sqnr_db").get<double>() ==
         Approx(sqnr_db(fa.at("c"), qa.at("c"))).epsilon(1e-6));
+}
+
+TEST_CASE("quantize_static: quantize_outputs puts Q/DQ before the graph output, which keeps its name",
+          "[passes][quantize_static]") {
+  const ir::Model before = conv_relu_gemm();
+  ir::Model plain = before, m = before;
+  const ir::Tensor cal = samples({48, 2, 6, 6});
+  quantize(plain, cal, {{"calibration_batch", 16}});
+  const json r = quantize(m, cal, {{"calibration_batch", 16}, {"sqnr_samples", 48}, {"quantize_outputs", true}});
+  const ir::Graph& g = m.graph;
+  // Without the option the output stays float straight from the Gemm.
+  CHECK(plain.graph.producer("y")->op_type == "Gemm");
+  // With it: Gemm -> QuantizeLinear -> DequantizeLinear -> "y", still float32.
+  CHECK(g.outputs == std::vector<std::string>{"y"});
+  CHECK(g.value_info("y")->dtype == ir::DType::Float32);
+  const ir::Node* dq = g.producer("y");
+  REQUIRE(dq);
+  CHECK(dq->op_type == "DequantizeLinear");
+  const ir::Node* q = g.producer(dq->input(0));
+  REQUIRE(q);
+  CHECK(q->op_type == "QuantizeLinear");
+  const ir::Node* gemm = find_node(g, "gemm");
+  REQUIRE(gemm);
+  CHECK(gemm->outputs[0] == q->input(0));
+  CHECK(gemm->outputs[0] != "y");
+  // The output's range was calibrated: the quantized model's output is within a step of the
+  // float one (and its SQNR, measured against the float model's "y", is high).
+  const json* node = entry(r["nodes"], "node", "gemm");
+  REQUIRE(node);
+  REQUIRE(node->at("sqnr_db").is_number());
+  CHECK(node->at("sqnr_db").get<double>() > 25.0);
+  CHECK(r["outputs"][0]["sqnr_db"].get<double>() > 20.0);
+  // The QDQ rewrite then leaves no float compute: everything between the input's Q and the
+  // output's DQ is integer.
+  ir::Graph fused = g;
+  passes::fuse_qdq_to_qlinear(fused);
+  CHECK(fused.producer("y")->op_type == "DequantizeLinear");
+  const ir::Node* back = fused.producer(fused.producer("y")->input(0));  // Gemm as Reshape -> 1x1 QLinearConv -> Reshape
+  REQUIRE(back->op_type == "Reshape");
+  CHECK(fused.producer(back->input(0))->op_type == "QLinearConv");
 }
 
 TEST_CASE("quantize_static: per_channel false and transB give per-tensor weights and scalar bias scale",

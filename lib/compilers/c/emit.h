@@ -59,6 +59,13 @@ CSource emit_c(const ir::Graph& prepared, const EmitOptions& options = {});
 // the arena is a static array of the harness (the model code has no global state of its own).
 std::string emit_harness(const CSource& source, const EmitOptions& options = {});
 
+// main.c for a bare-metal board (platforms/boards/board.h): reads the samples from the host file
+// "input.bin" (each sample the inputs' bytes in order, back to back) through the board's file
+// I/O, runs the model on each and appends to "output.bin" the outputs' bytes and then the board
+// timer's ticks around that one run (uint64, little-endian). Exit 0 at the end of the input, 4
+// on a truncated sample, 5 when a file cannot be opened, 3 when the host refuses the output.
+std::string emit_board_harness(const CSource& source, const EmitOptions& options = {});
+
 // The ONNX op types the emitter takes, in the order of its one list.
 std::vector<std::string> supported_ops();
 
