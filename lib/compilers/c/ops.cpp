@@ -392,44 +392,108 @@ std::string check_2d(const ir::Graph& g, const ir::Node& n) {
 }
 
 // The loops of a 2-D convolution (NCHW, groups) around C snippets: `acc_decl` starts an output
-// element, `accumulate` adds tap (x[xi], w[wi]) (padded taps are skipped), `store` writes y[yi]
-// from acc (m is the output channel).
+// element, `accumulate` adds tap (x[xi], w[wi]), `store` writes y[yi] from acc (m is the output
+// channel). The taps of each output row / column that fall inside the input are worked out
+// once (kh_lo..kh_hi, kw_lo..kw_hi), so the inner loops have no bounds checks, and windows
+// wholly inside the input take loops with constant bounds the compiler unrolls; the taps are
+// added in the order ci, kh, kw either way.
 std::string conv_loops(const NodeContext& c, const ir::Shape& x, const ir::Shape& w, const std::string& acc_decl,
                        const std::string& accumulate, const std::string& store) {
   const ir::Shape& y = c.outputs[0].shape;
   const int64_t groups = c.node.attr_int("group", 1);
   const auto g = geometry(c, {w[2], w[3]});
+  // Windows up to 5x5 are spelled out tap by tap (compilers do not always unroll constant
+  // loops), larger ones loop.
+  std::string inside, border;
+  if (w[2] * w[3] <= 25) {
+    for (int64_t kh = 0; kh < w[2]; ++kh) {
+      for (int64_t kw = 0; kw < w[3]; ++kw) {
+        inside += fmt::format("              {{ const long xi = xb + {}L, wi = wb + {}L; {} }}\n",
+                              kh * g.dilations[0] * x[3] + kw * g.dilations[1], kh * w[3] + kw, accumulate);
+      }
+    }
+    // At the border, the same taps, each under its row's and column's test (loop invariants).
+    for (int64_t kh = 0; kh < w[2]; ++kh) {
+      border += fmt::format("            const int row{0} = kh_lo <= {0} && {0} < kh_hi;\n", kh);
+    }
+    for (int64_t kw = 0; kw < w[3]; ++kw) {
+      border += fmt::format("            const int col{0} = kw_lo <= {0} && {0} < kw_hi;\n", kw);
+    }
+    border += fmt::format(
+        "            for (ci = 0; ci < {CG}; ++ci) {{\n"
+        "              const long xb = ((long)(n * {C} + c0 + ci) * {H} + ih0) * {W} + iw0;\n"
+        "              const long wb = ((long)m * {CG} + ci) * {KH} * {KW};\n",
+        fmt::arg("CG", w[1]), fmt::arg("C", x[1]), fmt::arg("H", x[2]), fmt::arg("W", x[3]), fmt::arg("KH", w[2]),
+        fmt::arg("KW", w[3]));
+    for (int64_t kh = 0; kh < w[2]; ++kh) {
+      for (int64_t kw = 0; kw < w[3]; ++kw) {
+        border += fmt::format("              if (row{} && col{}) {{ const long xi = xb + {}L, wi = wb + {}L; {} }}\n", kh, kw,
+                              kh * g.dilations[0] * x[3] + kw * g.dilations[1], kh * w[3] + kw, accumulate);
+      }
+    }
+    border += "              (void)kh; (void)kw;\n            }\n";
+  } else {
+    inside = fmt::format(
+        "              for (kh = 0; kh < {KH}; ++kh)\n"
+        "                for (kw = 0; kw < {KW}; ++kw) {{\n"
+        "                  const long xi = xb + (long)kh * {DH} * {W} + kw * {DW};\n"
+        "                  const long wi = wb + kh * {KW} + kw;\n"
+        "                  {ACCUMULATE}\n"
+        "                }}\n",
+        fmt::arg("KH", w[2]), fmt::arg("KW", w[3]), fmt::arg("DH", g.dilations[0]), fmt::arg("DW", g.dilations[1]),
+        fmt::arg("W", x[3]), fmt::arg("ACCUMULATE", accumulate));
+    border = fmt::format(
+        "            for (ci = 0; ci < {CG}; ++ci) {{\n"
+        "              const long xb = ((long)(n * {C} + c0 + ci) * {H} + ih0) * {W} + iw0;\n"
+        "              const long wb = ((long)m * {CG} + ci) * {KH} * {KW};\n"
+        "              for (kh = kh_lo; kh < kh_hi; ++kh)\n"
+        "                for (kw = kw_lo; kw < kw_hi; ++kw) {{\n"
+        "                  const long xi = xb + (long)kh * {DH} * {W} + kw * {DW};\n"
+        "                  const long wi = wb + kh * {KW} + kw;\n"
+        "                  {ACCUMULATE}\n"
+        "                }}\n"
+        "            }}\n",
+        fmt::arg("CG", w[1]), fmt::arg("C", x[1]), fmt::arg("H", x[2]), fmt::arg("W", x[3]), fmt::arg("KH", w[2]),
+        fmt::arg("KW", w[3]), fmt::arg("DH", g.dilations[0]), fmt::arg("DW", g.dilations[1]),
+        fmt::arg("ACCUMULATE", accumulate));
+  }
   return fmt::format(
       "  int n, m, oh, ow, ci, kh, kw;\n"
       "  for (n = 0; n < {N}; ++n)\n"
       "    for (m = 0; m < {M}; ++m) {{\n"
       "      const int c0 = (m / {MG}) * {CG};\n"
-      "      for (oh = 0; oh < {OH}; ++oh)\n"
+      "      for (oh = 0; oh < {OH}; ++oh) {{\n"
+      "        const int ih0 = oh * {SH} - {PT};\n"
+      "        const int kh_lo = ih0 < 0 ? (-ih0 + {DH} - 1) / {DH} : 0;\n"
+      "        const int kh_end = {H} - 1 - ih0 < 0 ? 0 : ({H} - 1 - ih0) / {DH} + 1;\n"
+      "        const int kh_hi = kh_end < {KH} ? kh_end : {KH};\n"
       "        for (ow = 0; ow < {OW}; ++ow) {{\n"
+      "          const int iw0 = ow * {SW} - {PL};\n"
+      "          const int kw_lo = iw0 < 0 ? (-iw0 + {DW} - 1) / {DW} : 0;\n"
+      "          const int kw_end = {W} - 1 - iw0 < 0 ? 0 : ({W} - 1 - iw0) / {DW} + 1;\n"
+      "          const int kw_hi = kw_end < {KW} ? kw_end : {KW};\n"
       "          const long yi = ((long)(n * {M} + m) * {OH} + oh) * {OW} + ow;\n"
       "          {ACC}\n"
-      "          for (ci = 0; ci < {CG}; ++ci)\n"
-      "            for (kh = 0; kh < {KH}; ++kh) {{\n"
-      "              const int ih = oh * {SH} - {PT} + kh * {DH};\n"
-      "              if (ih < 0 || ih >= {H}) continue;\n"
-      "              for (kw = 0; kw < {KW}; ++kw) {{\n"
-      "                const int iw = ow * {SW} - {PL} + kw * {DW};\n"
-      "                long xi, wi;\n"
-      "                if (iw < 0 || iw >= {W}) continue;\n"
-      "                xi = ((long)(n * {C} + c0 + ci) * {H} + ih) * {W} + iw;\n"
-      "                wi = (((long)m * {CG} + ci) * {KH} + kh) * {KW} + kw;\n"
-      "                {ACCUMULATE}\n"
-      "              }}\n"
+      "          if (kh_lo == 0 && kh_hi == {KH} && kw_lo == 0 && kw_hi == {KW}) {{ /* inside: constant bounds */\n"
+      "            for (ci = 0; ci < {CG}; ++ci) {{\n"
+      "              const long xb = ((long)(n * {C} + c0 + ci) * {H} + ih0) * {W} + iw0;\n"
+      "              const long wb = ((long)m * {CG} + ci) * {KH} * {KW};\n"
+      "{INSIDE}"
       "            }}\n"
+      "          }} else {{\n"
+      "{BORDER}"
+      "          }}\n"
       "          {STORE}\n"
       "        }}\n"
+      "      }}\n"
       "    }}\n",
       fmt::arg("N", x[0]), fmt::arg("M", y[1]), fmt::arg("MG", y[1] / groups), fmt::arg("CG", w[1]),
       fmt::arg("OH", y[2]), fmt::arg("OW", y[3]), fmt::arg("KH", w[2]), fmt::arg("KW", w[3]),
       fmt::arg("SH", g.strides[0]), fmt::arg("SW", g.strides[1]), fmt::arg("PT", g.pads_begin[0]),
       fmt::arg("PL", g.pads_begin[1]), fmt::arg("DH", g.dilations[0]), fmt::arg("DW", g.dilations[1]),
       fmt::arg("H", x[2]), fmt::arg("W", x[3]), fmt::arg("C", x[1]), fmt::arg("ACC", acc_decl),
-      fmt::arg("ACCUMULATE", accumulate), fmt::arg("STORE", store));
+      fmt::arg("ACCUMULATE", accumulate), fmt::arg("STORE", store), fmt::arg("INSIDE", inside),
+      fmt::arg("BORDER", border));
 }
 
 std::string emit_conv(const NodeContext& c) {
@@ -633,6 +697,7 @@ std::string emit_qlinear_conv(const NodeContext& c) {
   const ir::Tensor& ws = *c.inputs[4].constant;
   const ir::Tensor* wz = c.inputs[5].constant;
   std::string mul = "{", shift = "{", wzp = "{";
+  bool all_zero_wzp = true;
   for (int64_t m = 0; m < M; ++m) {
     const float s = ws.numel() == 1 ? ws.data<float>()[0] : ws.data<float>()[m];
     const float mm = quant::requant_multiplier(sx, s, sy);
@@ -649,18 +714,22 @@ std::string emit_qlinear_conv(const NodeContext& c) {
       z = wz->dtype() == DType::Int8 ? wz->data<int8_t>()[i] : wz->data<uint8_t>()[i];
     }
     wzp += fmt::format("{},", z);
+    all_zero_wzp = all_zero_wzp && z == 0;
   }
   const bool bias = c.inputs.size() > 8 && !c.inputs[8].name.empty();
   const DType yt = c.outputs[0].dtype;
   const auto r = quant::qrange(yt);
   std::string s = in_ptr("x", c.inputs[0]) + in_ptr("w", c.inputs[3]) + out_ptr("y", c.outputs[0]);
   if (bias) s += in_ptr("b", c.inputs[8]);
-  s += fmt::format("  static const int32_t mul[{0}] = {1}}};\n  static const int32_t shift[{0}] = {2}}};\n"
-                   "  static const int32_t wzp[{0}] = {3}}};\n",
-                   M, mul, shift, wzp);
+  s += fmt::format("  static const int32_t mul[{0}] = {1}}};\n  static const int32_t shift[{0}] = {2}}};\n", M, mul,
+                   shift);
+  if (!all_zero_wzp) s += fmt::format("  static const int32_t wzp[{0}] = {1}}};\n", M, wzp);
+  // Zero points that are 0 (symmetric weights, as quantize_static writes them) drop out.
+  const int32_t xz = scalar_zero_point(c.inputs[2]);
+  const std::string xterm = xz == 0 ? "(int32_t)x[xi]" : fmt::format("((int32_t)x[xi] - ({}))", xz);
+  const std::string wterm = all_zero_wzp ? "(int32_t)w[wi]" : "((int32_t)w[wi] - wzp[m])";
   s += conv_loops(c, x, w, bias ? "uint32_t acc = (uint32_t)b[m];" : "uint32_t acc = 0u;",
-                  fmt::format("acc += (uint32_t)(((int32_t)x[xi] - ({})) * ((int32_t)w[wi] - wzp[m]));",
-                              scalar_zero_point(c.inputs[2])),
+                  fmt::format("acc += (uint32_t)({} * {});", xterm, wterm),
                   fmt::format("y[yi] = ({})hone_requantize((int32_t)acc, mul[m], shift[m], {}, {}, {});", c_type(yt),
                               scalar_zero_point(c.inputs[7]), r.lo, r.hi));
   return s;
