@@ -268,19 +268,38 @@ bool fuse_dense(ir::Graph& g, ir::Node& op) {
 // runs on x_q (MaxPool takes int8 / uint8 since opset 12) and the requantization, if any, on its
 // 4x smaller output. With equal scale, zero point and type, Q(DQ(v)) == v exactly (the float
 // error of (v - z) * s / s is far below half a step) and the pair goes away: y_q = MaxPool(x_q).
-bool fuse_max_pool(ir::Graph& g, ir::Node& pool) {
-  if (pool.inputs.size() != 1 || pool.outputs.empty() || pool.outputs.size() > 2) return false;
-  if (pool.outputs.size() == 2 && !pool.outputs[1].empty()) return false;  // Indices
-  auto x = dequantize_of(g, pool.inputs[0]);
-  if (!x || x->scale->numel() != 1 || (x->zp && x->zp->numel() != 1) || sole_reader(g, pool.inputs[0]) != &pool) return false;
+// DequantizeLinear(x_q) -> op -> [Relu | Clip] -> QuantizeLinear, both per tensor and 8-bit,
+// the op the DequantizeLinear's only reader: the two ends, and whether their scale, zero point
+// and type are equal (then Q(DQ(v)) == v).
+struct QuantizedEnds {
+  Dq x;
+  ir::Node* q = nullptr;
+  bool same = false;
+};
+std::optional<QuantizedEnds> quantized_ends(ir::Graph& g, ir::Node& op) {
+  auto x = dequantize_of(g, op.inputs[0]);
+  if (!x || x->scale->numel() != 1 || (x->zp && x->zp->numel() != 1) || sole_reader(g, op.inputs[0]) != &op) {
+    return std::nullopt;
+  }
   const ir::DType x_type = dtype_of(g, x->q);
-  if (!is_8bit(x_type) || (x->zp && x->zp->dtype() != x_type)) return false;
-  ir::Node* q = quantize_after(g, pool);
-  if (!q) return false;
+  if (!is_8bit(x_type) || (x->zp && x->zp->dtype() != x_type)) return std::nullopt;
+  ir::Node* q = quantize_after(g, op);
+  if (!q) return std::nullopt;
   const ir::Tensor* y_zp = q->inputs.size() > 2 && !q->inputs[2].empty() ? g.initializer(q->inputs[2]) : nullptr;
   const ir::DType y_type = y_zp ? y_zp->dtype() : ir::DType::UInt8;
   const bool same = x_type == y_type && zero_point_value(x->zp) == zero_point_value(y_zp) &&
                     x->scale->data<float>()[0] == g.initializer(q->inputs[1])->data<float>()[0];
+  return QuantizedEnds{*x, q, same};
+}
+
+bool fuse_max_pool(ir::Graph& g, ir::Node& pool) {
+  if (pool.inputs.size() != 1 || pool.outputs.empty() || pool.outputs.size() > 2) return false;
+  if (pool.outputs.size() == 2 && !pool.outputs[1].empty()) return false;  // Indices
+  const auto ends = quantized_ends(g, pool);
+  if (!ends) return false;
+  const Dq* x = &ends->x;
+  ir::Node* q = ends->q;
+  const bool same = ends->same;
   ir::Node p;
   p.op_type = "MaxPool";
   p.name = pool.name;
@@ -305,6 +324,26 @@ bool fuse_max_pool(ir::Graph& g, ir::Node& pool) {
   return true;
 }
 
+// DequantizeLinear -> Flatten / Reshape / Squeeze / Unsqueeze / Transpose / Identity ->
+// QuantizeLinear with the same per-tensor parameters on both sides (quantize_static gives these
+// ops their input's) -> the op on the quantized values: exact, since Q(DQ(v)) == v.
+bool fuse_data_movement(ir::Graph& g, ir::Node& op) {
+  if (op.inputs.empty() || op.outputs.size() != 1) return false;
+  for (size_t i = 1; i < op.inputs.size(); ++i) {
+    if (!op.inputs[i].empty() && !g.is_initializer(op.inputs[i])) return false;  // Reshape's shape
+  }
+  const auto ends = quantized_ends(g, op);
+  if (!ends || !ends->same) return false;
+  ir::Node moved = op;
+  moved.inputs[0] = ends->x.q;
+  moved.outputs = {ends->q->outputs[0]};
+  const ir::Node* dq_node = ends->x.node;
+  g.insert_node_before(ends->q, std::move(moved));
+  remove_chain(g, op, *ends->q);
+  g.remove_node(dq_node);
+  return true;
+}
+
 }  // namespace
 
 int fuse_qdq_to_qlinear(ir::Graph& graph) {
@@ -324,6 +363,13 @@ int fuse_qdq_to_qlinear(ir::Graph& graph) {
     }
     for (ir::Node* n : pools) fused += fuse_max_pool(graph, *n);
   }
+  std::vector<ir::Node*> moves;
+  for (const auto& n : graph.nodes) {
+    for (const char* op : {"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Identity"}) {
+      if (is_op(n.get(), op)) moves.push_back(n.get());
+    }
+  }
+  for (ir::Node* n : moves) fused += fuse_data_movement(graph, *n);
   // DequantizeLinear nodes nothing reads any more (the weights' and biases').
   for (bool changed = fused > 0; changed;) {
     changed = false;

@@ -26,7 +26,10 @@
 //
 // Also DequantizeLinear -> MaxPool -> [Relu | Clip] -> QuantizeLinear (per-tensor, opset >= 12)
 // becomes MaxPool on the quantized values (+ DequantizeLinear -> QuantizeLinear after it when
-// the two sides' parameters differ); exact, since max commutes with an increasing map.
+// the two sides' parameters differ); exact, since max commutes with an increasing map. And
+// DequantizeLinear -> Flatten / Reshape / Squeeze / Unsqueeze / Transpose / Identity ->
+// QuantizeLinear with equal per-tensor parameters becomes the op on the quantized values (exact:
+// Q(DQ(v)) == v), so data movement between integer ops stays integer.
 #pragma once
 
 #include "ir/graph.h"

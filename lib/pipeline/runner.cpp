@@ -228,7 +228,10 @@ TargetResult run_target(const PipelineConfig& cfg, Session& s, TargetParts& tp, 
   {
     const auto batch = s.dataset->read(0, std::min(bs, s.samples));
     const ir::Tensor x = s.wrapper->preprocess(batch.samples);
-    for (int64_t i = 0; i < m.warmup; ++i) infer(x);
+    for (int64_t i = 0; i < m.warmup; ++i) {
+      infer(x);
+      executor->after_run();
+    }
   }
   stages["warmup"] = seconds_since(t0);
   executor->take_measurements();  // only the evaluation's runs count
@@ -247,6 +250,7 @@ TargetResult run_target(const PipelineConfig& cfg, Session& s, TargetParts& tp, 
       const auto ti = Clock::now();
       const auto outputs = infer(x);
       latencies.push_back(seconds_since(ti));
+      executor->after_run();
       if (rep == 0 && labelled) {
         with_context(cfg, cfg.model_wrapper.json_path, [&] {
           metrics.add(s.wrapper->postprocess(outputs), batch.labels);

@@ -220,6 +220,72 @@ class BoardExecutor final : public Executor {
   std::vector<double> cycles_;
 };
 
+// The graph's inputs / outputs as ports (static shapes: the prepared graph has them).
+std::vector<PortInfo> graph_ports(const ir::Graph& g, const std::vector<std::string>& names) {
+  std::vector<PortInfo> r;
+  for (const auto& name : names) {
+    const ir::ValueInfo* vi = g.value_info(name);
+    if (!vi || !vi->static_shape()) throw internal_error("the prepared graph has no static shape for '{}'", name);
+    const ir::Shape shape = *vi->static_shape();
+    r.push_back({name, vi->dtype, shape, ir::checked_numel(shape) * static_cast<int64_t>(ir::dtype_size(vi->dtype))});
+  }
+  return r;
+}
+
+// A one-node graph of `full`'s node `node_name` from value `in` to value `out` (shapes left
+// open, so batches of any size pass through).
+ir::Graph boundary_graph(const ir::Graph& full, const std::string& node_name, const std::string& in,
+                         const std::string& out) {
+  const ir::Node* node = nullptr;
+  for (const auto& n : full.nodes) {
+    if (n->name == node_name) node = n.get();
+  }
+  if (!node) throw internal_error("the prepared graph has no node '{}'", node_name);
+  ir::Graph g;
+  g.opset_imports = full.opset_imports;
+  g.inputs = {in};
+  g.outputs = {out};
+  for (const auto& v : {in, out}) g.values[v] = ir::ValueInfo{full.value_info(v)->dtype, std::nullopt};
+  for (const auto& i : node->inputs) {
+    if (full.is_initializer(i)) g.initializers.emplace(i, *full.initializer(i));
+  }
+  g.add_node(*node);
+  return g;
+}
+
+// integer_only: the program takes and gives quantized values; the boundary's QuantizeLinear and
+// DequantizeLinear nodes run here, on the reference interpreter (the golden semantics).
+class BoundaryExecutor final : public Executor {
+ public:
+  BoundaryExecutor(std::unique_ptr<Executor> inner, const ir::Graph& full, const json& boundary) : inner_(std::move(inner)) {
+    for (const auto& b : boundary.at("inputs")) {
+      pre_.push_back(std::make_unique<ReferenceInterpreter>(boundary_graph(full, b.at("node"), b.at("name"), b.at("quantized"))));
+    }
+    for (const auto& b : boundary.at("outputs")) {
+      post_.push_back(std::make_unique<ReferenceInterpreter>(boundary_graph(full, b.at("node"), b.at("quantized"), b.at("name"))));
+    }
+  }
+
+  std::string name() const override { return inner_->name(); }
+
+  std::vector<ir::Tensor> run(std::span<const ir::Tensor> in) override {
+    if (in.size() != pre_.size()) throw bad_input("the model takes {} inputs, got {}", pre_.size(), in.size());
+    std::vector<ir::Tensor> q;
+    for (size_t i = 0; i < in.size(); ++i) q.push_back(std::move(pre_[i]->run(in.subspan(i, 1))[0]));
+    std::vector<ir::Tensor> y = inner_->run(q);
+    std::vector<ir::Tensor> out;
+    for (size_t o = 0; o < y.size(); ++o) out.push_back(std::move(post_[o]->run(std::span(&y[o], 1))[0]));
+    return out;
+  }
+
+  json take_measurements() override { return inner_->take_measurements(); }
+  void after_run() override { inner_->after_run(); }
+
+ private:
+  std::unique_ptr<Executor> inner_;
+  std::vector<std::unique_ptr<ReferenceInterpreter>> pre_, post_;
+};
+
 enum class ReferenceCheck { Off, Report, BitExact };
 constexpr std::string_view kReferenceCheckNames[] = {"off", "report", "bit-exact"};
 
@@ -235,8 +301,20 @@ class CheckedExecutor final : public Executor {
 
   std::string name() const override { return inner_->name(); }
 
+  // The comparison runs in after_run, outside the timed call: run keeps the batch.
   std::vector<ir::Tensor> run(std::span<const ir::Tensor> in) override {
     std::vector<ir::Tensor> out = inner_->run(in);
+    last_in_.assign(in.begin(), in.end());
+    last_out_ = out;
+    return out;
+  }
+
+  void after_run() override {
+    inner_->after_run();
+    if (last_in_.empty() && !inputs_.empty()) return;
+    const std::vector<ir::Tensor> in = std::move(last_in_), out = std::move(last_out_);
+    last_in_.clear();
+    last_out_.clear();
     const int64_t n = inputs_.empty() ? 1 : static_cast<int64_t>(in[0].nbytes()) / inputs_[0].bytes;
     for (int64_t k = 0; k < n; ++k) {
       std::vector<ir::Tensor> x;
@@ -259,7 +337,7 @@ class CheckedExecutor final : public Executor {
           if (o == 0 && m > 0) top1_agree_ += std::max_element(g, g + m) - g == std::max_element(w, w + m) - w;
         }
         if (!equal && mode_ == ReferenceCheck::BitExact) {
-          throw check_failed("sample {} of this batch: output '{}' differs from the reference interpreter's on the "
+          throw check_failed("sample {} of a batch: output '{}' differs from the reference interpreter's on the "
                              "same prepared model (c/model.onnx); reference_check is bit-exact",
                              k, outputs_[o].name);
         }
@@ -267,7 +345,6 @@ class CheckedExecutor final : public Executor {
       ++samples_;
       identical_ += same;
     }
-    return out;
   }
 
   json take_measurements() override {
@@ -293,6 +370,7 @@ class CheckedExecutor final : public Executor {
   ReferenceInterpreter reference_;
   std::vector<PortInfo> inputs_, outputs_;
   ReferenceCheck mode_;
+  std::vector<ir::Tensor> last_in_, last_out_;
   int64_t samples_ = 0, identical_ = 0, top1_agree_ = 0;
   double max_abs_diff_ = 0;
 };
@@ -323,8 +401,13 @@ class ExecutableRuntime final : public RuntimeComponent {
     std::unique_ptr<Executor> e;
     if (board) e = std::make_unique<BoardExecutor>(argv, exe.parent_path(), inputs, outputs, *info, timeout_s_);
     else e = std::make_unique<ExecutableExecutor>(argv, exe.parent_path(), inputs, outputs);
+    const ir::Graph& full = artifact.model.graph;
+    if (artifact.detail.value("integer_only", false)) {
+      e = std::make_unique<BoundaryExecutor>(std::move(e), full, artifact.detail.at("boundary"));
+    }
     if (check_ == ReferenceCheck::Off) return e;
-    return std::make_unique<CheckedExecutor>(std::move(e), artifact.model.graph, inputs, outputs, check_);
+    return std::make_unique<CheckedExecutor>(std::move(e), full, graph_ports(full, full.inputs),
+                                             graph_ports(full, full.outputs), check_);
   }
 
   json describe() const override {

@@ -28,6 +28,9 @@ class Executor {
   // measurements "latency.on_target") and "reference_check" (outputs compared with the reference
   // interpreter; "quality.reference_check"), each only when measured; null when nothing.
   virtual nlohmann::json take_measurements() { return nullptr; }
+  // Work that belongs to the last run but not to its latency (checking its outputs against the
+  // reference); the runner calls it after each timed run, outside the timing.
+  virtual void after_run() {}
 };
 
 }  // namespace hone::runtime

@@ -34,8 +34,8 @@ inline void write_text(const std::filesystem::path& p, const std::string& text) 
   std::ofstream(p, std::ios::binary) << text;
 }
 
-// `args` is appended to the hone binary's path as shell words (quote paths yourself).
-inline CommandResult run_hone(const std::string& args) {
+// Runs `command` through the shell (quote paths yourself), capturing stdout and stderr.
+inline CommandResult run_command(const std::string& command) {
   namespace fs = std::filesystem;
   static int counter = 0;
   const fs::path dir = fs::temp_directory_path() / ("hone_cli_" + std::to_string(::getpid()));
@@ -43,8 +43,7 @@ inline CommandResult run_hone(const std::string& args) {
   const fs::path out = dir / ("out" + std::to_string(counter));
   const fs::path err = dir / ("err" + std::to_string(counter++));
   // fmt, not operator+: GCC 12 -O3 raises a false -Wrestrict on chained string concatenation.
-  const std::string cmd = fmt::format("'{}' {} >'{}' 2>'{}' </dev/null", HONE_BINARY, args,
-                                      out.string(), err.string());
+  const std::string cmd = fmt::format("{} >'{}' 2>'{}' </dev/null", command, out.string(), err.string());
   const int status = std::system(cmd.c_str());
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -52,6 +51,9 @@ inline CommandResult run_hone(const std::string& args) {
   r.err = slurp(err);
   return r;
 }
+
+// `args` is appended to the hone binary's path as shell words (quote paths yourself).
+inline CommandResult run_hone(const std::string& args) { return run_command(fmt::format("'{}' {}", HONE_BINARY, args)); }
 
 // A fresh, empty folder for one test: <tmp>/hone_cli_<suite>_<pid>/<name>.
 inline std::filesystem::path scratch_dir(const std::string& suite, const std::string& name) {

@@ -33,8 +33,9 @@ json pipeline(const json& targets, bool quantize_outputs = false) {
           {"measurements", {{"warmup", 1}, {"batch_size", 1}}}};
 }
 
-json c_target(const std::string& name, const std::string& platform) {
-  return {{"name", name}, {"compiler", {{"type", "c"}}}, {"platform", {{"type", platform}}},
+json c_target(const std::string& name, const std::string& platform, bool integer_only = false) {
+  return {{"name", name}, {"compiler", {{"type", "c"}, {"parameters", {{"integer_only", integer_only}}}}},
+          {"platform", {{"type", platform}}},
           {"runtime", {{"type", "executable"}, {"parameters", {{"reference_check", "bit-exact"}}}}}};
 }
 
@@ -84,6 +85,31 @@ TEST_CASE("c compiler + executable runtime: int8 fmnist_cnn on x86_64-linux equa
   }
 }
 
+TEST_CASE("executable runtime: the fp32 model agrees on top-1 but is not bit-exact; bit-exact fails that target", "[cli][c_backend]") {
+  // Float C accumulates in float, the reference in double: outputs differ in the last bits.
+  const fs::path dir = hone::test::scratch_dir("c_targets", "fp32_check");
+  json report = c_target("report", "x86_64-linux");
+  report["runtime"]["parameters"]["reference_check"] = "report";
+  json p = pipeline(json::array({report, c_target("exact", "x86_64-linux")}));
+  p["optimizers"] = json::array({{{"type", "fold_batch_norm"}}});
+  p["dataset"]["parameters"]["limit"] = 50;
+  write_text(dir / "p.json", p.dump(1));
+  const auto r = run_hone("run " + quote(dir / "p.json") + " -q --output-dir " + quote(dir / "out"));
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("exact                FAILED: sample 0 of a batch: output 'logits' differs from the reference "
+                   "interpreter's on the same prepared model (c/model.onnx); reference_check is bit-exact") !=
+        std::string::npos);
+  const json m = json::parse(slurp(dir / "out" / "report.measurements.json"));
+  const json& rc = m["quality"]["reference_check"];
+  CHECK(rc["samples"] == 50);
+  CHECK(rc["bit_identical"].get<int64_t>() < 50);
+  CHECK(rc["max_abs_diff"].get<double>() > 0.0);
+  CHECK(rc["max_abs_diff"].get<double>() < 1e-4);
+  CHECK(rc["top1_agreement"] == 1.0);
+  CHECK_FALSE(fs::exists(dir / "out" / "exact.measurements.json"));
+}
+
 TEST_CASE("executable runtime: a target whose compiler is not c fails clearly", "[cli][c_backend]") {
   const fs::path dir = hone::test::scratch_dir("c_targets", "mismatch");
   const json targets = json::array({{{"name", "bad"}, {"compiler", {{"type", "none"}}}, {"runtime", {{"type", "executable"}}}}});
@@ -116,7 +142,7 @@ TEST_CASE("c compiler + executable runtime: aarch64 and riscv64 under qemu-user 
 TEST_CASE("c compiler + executable runtime: stm32f746g-disco under qemu-system equals the reference bit for bit", "[cli][c_backend][board]") {
   const fs::path dir = hone::test::scratch_dir("c_targets", "stm32");
   const json targets = json::array({{{"name", "ref"}, {"runtime", {{"type", "reference"}}}, {"platform", {{"type", "host"}}}},
-                                    c_target("stm32", "stm32f746g-disco")});
+                                    c_target("stm32", "stm32f746g-disco", true)});
   json p = pipeline(targets, true);
   p["dataset"]["parameters"]["limit"] = 100;
   write_text(dir / "p.json", p.dump(1));
@@ -142,6 +168,21 @@ TEST_CASE("c compiler + executable runtime: stm32f746g-disco under qemu-system e
   // board files sit beside the generated code.
   const json& d = m["target"]["compiler"]["detail"];
   CHECK(d["harness"] == "board");
+  // integer_only: the board takes and gives uint8; no floating point in the model's code nor in
+  // the linked program (no soft-float or libm routines; hone quantizes on the host).
+  CHECK(d["integer_only"] == true);
+  CHECK(d["inputs"][0]["dtype"] == "uint8");
+  CHECK(d["outputs"][0]["dtype"] == "uint8");
+  const std::string model_c = slurp(dir / "out" / "stm32" / "c" / "model.c");
+  CHECK(model_c.find("float") == std::string::npos);
+  CHECK(model_c.find("double") == std::string::npos);
+  const auto nm = hone::test::run_command("arm-none-eabi-nm " + quote(dir / "out" / "stm32" / "c" / "model"));
+  REQUIRE(nm.exit_code == 0);
+  CHECK(nm.out.find("hone_model_run") != std::string::npos);
+  for (const char* symbol : {"__aeabi_f", "__aeabi_d", "floor", "fmod", "expf"}) {
+    INFO(symbol);
+    CHECK(nm.out.find(symbol) == std::string::npos);
+  }
   CHECK(d["flash_budget_bytes"] == 1024 * 1024);
   CHECK(d["ram_budget_bytes"] == 320 * 1024);
   CHECK(d["flash_bytes"].get<int64_t>() > d["weight_bytes"].get<int64_t>());

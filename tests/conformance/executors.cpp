@@ -38,7 +38,8 @@ std::unique_ptr<runtime::Executor> c_executor(const ir::Model& m) {
   fs::create_directories(dir);
   const auto& reg = pipeline::Registry::global();
   const nlohmann::json none = nlohmann::json::object();
-  auto compiler = pipeline::create<compilers::Compiler>(reg.get(ComponentKind::Compiler, "c"), none, {});
+  const auto& c = reg.get(ComponentKind::Compiler, "c");
+  auto compiler = pipeline::create<compilers::Compiler>(c, pipeline::validate_parameters(c.spec, none, "c"), {});
   auto platform = pipeline::create<platforms::Platform>(reg.get(ComponentKind::Platform, "host"), none, {});
   const auto& exe = reg.get(ComponentKind::Runtime, "executable");
   auto runtime = pipeline::create<runtime::RuntimeComponent>(exe, pipeline::validate_parameters(exe.spec, none, "executable"), {});

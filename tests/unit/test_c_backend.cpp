@@ -6,6 +6,7 @@
 #include "graph_builder.h"
 #include "ir/onnx_io.h"
 #include "passes/passes.h"
+#include "passes/qdq_fusion.h"
 #include "pipeline/registry.h"
 #include "platforms/platform.h"
 #include "runtime/reference/interpreter.h"
@@ -266,6 +267,99 @@ TEST_CASE("C backend: an op outside the list is Unsupported naming the node", "[
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::Unsupported);
     CHECK(std::string(e.what()).find("Hardmax") != std::string::npos);
+  }
+}
+
+namespace {
+
+// x -> Q -> QLinearConv -> DQ -> Flatten -> Q(params) -> DQ -> y: integer from end to end once
+// the data movement between the DQ and the Q is fused (it is when `params` equal the DQ's).
+ir::Model integer_chain(float flatten_scale) {
+  GraphBuilder b(7);
+  b.input("x", {1, 2, 5, 5});
+  b.node("QuantizeLinear", {"x", b.init("xs", ir::Tensor::scalar<float>(0.02f)), b.init("xz", q_scalar(ir::DType::UInt8, 100))},
+         {"xq"}, {}, "quantize_input");
+  ir::Tensor w = ir::Tensor::zeros(ir::DType::Int8, {3, 2, 3, 3});
+  int k = 0;
+  for (auto& v : w.span<int8_t>()) v = static_cast<int8_t>((k++ * 37) % 255 - 127);
+  b.node("QLinearConv",
+         {"xq", "xs", "xz", b.init("w", std::move(w)), b.init("ws", ir::Tensor::scalar<float>(0.01f)),
+          b.init("wz", q_scalar(ir::DType::Int8, 0)), b.init("ys", ir::Tensor::scalar<float>(0.05f)),
+          b.init("yz", q_scalar(ir::DType::UInt8, 3))},
+         {"c"}, {{"pads", ir::Attribute::of_ints({1, 1, 1, 1})}}, "conv");
+  b.node("DequantizeLinear", {"c", "ys", "yz"}, {"cf"}, {}, "dq_conv");
+  b.node("Flatten", {"cf"}, {"f"}, {}, "flatten");
+  b.node("QuantizeLinear", {"f", b.init("fs", ir::Tensor::scalar<float>(flatten_scale)), "yz"}, {"fq"}, {}, "q_flat");
+  b.node("DequantizeLinear", {"fq", "fs", "yz"}, {"y"}, {}, "dequantize_output");
+  b.output("y");
+  return b.build();
+}
+
+}  // namespace
+
+TEST_CASE("QDQ rewrite: data movement between equal Q/DQ parameters runs on the quantized values, exactly",
+          "[c_backend][qdq_fusion]") {
+  const ir::Model m = integer_chain(0.05f);
+  ir::Graph fused = m.graph;
+  passes::fuse_qdq_to_qlinear(fused);
+  const ir::Node* flatten = fused.producer("fq");
+  REQUIRE(flatten);
+  CHECK(flatten->op_type == "Flatten");
+  CHECK(flatten->input(0) == "c");
+  // Byte-equal outputs: Q(DQ(v)) == v.
+  std::mt19937 rng(9);
+  GraphBuilder b(1);
+  const ir::Tensor x = b.random({1, 2, 5, 5}, -2.0f, 2.0f);
+  runtime::ReferenceInterpreter before(m.graph), after(fused);
+  const std::vector<ir::Tensor> in{x};
+  const auto a = before.run(in), c = after.run(in);
+  REQUIRE(a[0].nbytes() == c[0].nbytes());
+  CHECK(std::memcmp(a[0].raw(), c[0].raw(), a[0].nbytes()) == 0);
+  // Different parameters on the two sides: left alone.
+  ir::Graph other = integer_chain(0.07f).graph;
+  passes::fuse_qdq_to_qlinear(other);
+  CHECK(other.producer("fq")->op_type == "QuantizeLinear");
+}
+
+TEST_CASE("C backend: integer_only moves the quantization boundary out and leaves no floating point", "[c_backend]") {
+  const ir::Graph prepared = compilers::c::prepare_graph(integer_chain(0.05f).graph);
+  ir::Graph g = prepared;
+  const nlohmann::json boundary = compilers::c::strip_quantization_boundary(g);
+  CHECK(boundary["inputs"] == nlohmann::json::parse(R"([{"name": "x", "quantized": "xq", "node": "quantize_input"}])"));
+  CHECK(boundary["outputs"] == nlohmann::json::parse(R"([{"name": "y", "quantized": "fq", "node": "dequantize_output"}])"));
+  CHECK(g.inputs == std::vector<std::string>{"xq"});
+  CHECK(g.outputs == std::vector<std::string>{"fq"});
+  const auto src = compilers::c::emit_c(g);
+  CHECK(src.inputs[0].dtype == ir::DType::UInt8);
+  CHECK(src.outputs[0].dtype == ir::DType::UInt8);
+  for (const char* word : {"float", "double", "math.h"}) {
+    INFO(word);
+    CHECK(src.source.find(word) == std::string::npos);
+  }
+
+  // Float compute in the middle (the Flatten between different parameters stays DQ -> Q).
+  ir::Graph mixed = compilers::c::prepare_graph(integer_chain(0.07f).graph);
+  try {
+    compilers::c::strip_quantization_boundary(mixed);
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::Unsupported);
+    CHECK(std::string(e.what()) ==
+          "node 'dq_conv' (DequantizeLinear): integer_only: the model still computes in floating point here ('cf' is "
+          "float32)");
+  }
+  // A float model has no boundary to move.
+  GraphBuilder b(2);
+  b.input("x", {1, 4});
+  b.node("Relu", {"x"}, {"y"});
+  b.output("y");
+  ir::Graph plain = compilers::c::prepare_graph(b.build().graph);
+  try {
+    compilers::c::strip_quantization_boundary(plain);
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::Unsupported);
+    CHECK(std::string(e.what()).find("graph input 'x' must be read by exactly one QuantizeLinear") != std::string::npos);
   }
 }
 

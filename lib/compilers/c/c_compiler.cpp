@@ -85,6 +85,7 @@ std::map<std::string, int64_t> region_overflows(const std::string& log) {
 
 class CCompiler final : public Compiler {
  public:
+  explicit CCompiler(bool integer_only) : integer_only_(integer_only) {}
   std::string name() const override { return "c"; }
 
   Artifact compile(const ir::Model& model, const platforms::Platform& platform, const fs::path& out_dir) override {
@@ -93,7 +94,12 @@ class CCompiler final : public Compiler {
     Artifact a;
     a.model = model;
     a.model.graph = c::prepare_graph(model.graph);
-    const c::CSource src = c::emit_c(a.model.graph);
+    // integer_only: the program takes and gives the quantized values; a.model keeps the whole
+    // prepared graph (the runtime quantizes and dequantizes with its boundary nodes).
+    ir::Graph emitted = a.model.graph;
+    json boundary = nullptr;
+    if (integer_only_) boundary = c::strip_quantization_boundary(emitted);
+    const c::CSource src = c::emit_c(emitted);
     const fs::path dir = out_dir / "c";
     fs::create_directories(dir);
     for (const char* stale : {"model", "model.map", "size.txt"}) fs::remove(dir / stale);
@@ -197,6 +203,8 @@ class CCompiler final : public Compiler {
                 {"directory", "c"},
                 {"executable", "c/model"},
                 {"harness", board ? "board" : "stdio"},
+                {"integer_only", integer_only_},
+                {"boundary", boundary},
                 {"prepared_model", onnx_note.empty() ? json("c/model.onnx") : json(nullptr)},
                 {"prepared_model_note", onnx_note.empty() ? json(nullptr) : json(onnx_note)},
                 {"files", files},
@@ -213,6 +221,9 @@ class CCompiler final : public Compiler {
                 {"outputs", ports["outputs"]}};
     return a;
   }
+
+ private:
+  bool integer_only_;
 };
 
 }  // namespace
@@ -223,8 +234,14 @@ pipeline::Registration c_compiler_registration() {
   spec.description =
       "Standalone C99 (one function per node, one planned arena, const weights, exact int8 requantization), built "
       "with the platform's toolchain into a program the executable runtime runs";
-  return pipeline::make_registration<Compiler>(std::move(spec), [](const json&, const pipeline::BuildContext&) {
-    return std::make_unique<CCompiler>();
+  spec.params = {
+      {"integer_only", pipeline::ParamType::Bool, false, false, std::nullopt, std::nullopt, {},
+       "the program takes and gives quantized values and computes in integers only (no floating point, for "
+       "FPU-less microcontrollers): the input's QuantizeLinear and the output's DequantizeLinear run on the host. "
+       "Needs a model quantized end to end (quantize_static with quantize_outputs)"},
+  };
+  return pipeline::make_registration<Compiler>(std::move(spec), [](const json& p, const pipeline::BuildContext&) {
+    return std::make_unique<CCompiler>(p.at("integer_only").get<bool>());
   });
 }
 

@@ -50,6 +50,15 @@ struct CSource {
 // dims that are not numbers when empty). Throws BadInput for a graph that cannot be shaped.
 ir::Graph prepare_graph(const ir::Graph& graph, std::vector<ir::Shape> input_shapes = {});
 
+// integer_only: moves the graph's quantization boundary out of the graph. Each input must be
+// read by exactly one QuantizeLinear and each output come from a DequantizeLinear (constant
+// per-tensor parameters); the graph then takes and gives the quantized values, and whoever runs
+// it quantizes and dequantizes (the executable runtime does, on the host, with the reference
+// interpreter). Returns {"inputs": [{"name", "quantized", "node"}], "outputs": [...]}, naming
+// the original value, the quantized one and the node that was moved out. Throws Unsupported
+// when the boundary is not like that, or when a node still computes in floating point.
+nlohmann::json strip_quantization_boundary(ir::Graph& graph);
+
 // Throws Unsupported naming the first node outside the emitter's ops (supported_ops()).
 CSource emit_c(const ir::Graph& prepared, const EmitOptions& options = {});
 

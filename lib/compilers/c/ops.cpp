@@ -915,8 +915,8 @@ std::string c_array(const std::string& name, const ir::Tensor& t) {
   return s + "\n};";
 }
 
-std::string runtime_helpers() {
-  return R"(/* The reference interpreter's integer semantics (quantized_common.h), bit for bit. */
+std::string runtime_helpers(bool with_float) {
+  std::string s = R"(/* The reference interpreter's integer semantics (quantized_common.h), bit for bit. */
 /* saturate(round_half_even(acc * mul * 2^-shift) + zp): exact in int64 (|acc * mul| < 2^55). */
 static inline int32_t hone_requantize(int32_t acc, int32_t mul, int32_t shift, int32_t zp, int32_t lo, int32_t hi) {
   const int64_t p = (int64_t)acc * (int64_t)mul;
@@ -930,7 +930,9 @@ static inline int32_t hone_requantize(int32_t acc, int32_t mul, int32_t shift, i
   q += zp;
   return q < lo ? lo : q > hi ? hi : (int32_t)q;
 }
-/* QuantizeLinear: saturate(round_half_even(x / scale) + zp); NaN -> zp. */
+)";
+  if (!with_float) return s + "\n";
+  return s + R"(/* QuantizeLinear: saturate(round_half_even(x / scale) + zp); NaN -> zp. */
 static inline int32_t hone_quantize(float x, float scale, int32_t zp, int32_t lo, int32_t hi) {
   const float v = x / scale;
   double f, r;

@@ -38,7 +38,8 @@ const OpEmitter* find_op_emitter(const ir::Node& node);
 
 // `static const T name[n] = {...};` with exact literals (hex floats).
 std::string c_array(const std::string& name, const ir::Tensor& t);
-// The static inline helpers every model.c starts with (requantize, quantize).
-std::string runtime_helpers();
+// The static inline helpers every model.c starts with: requantize, and quantize when the model
+// has floating-point values (`with_float`).
+std::string runtime_helpers(bool with_float);
 
 }  // namespace hone::compilers::c
