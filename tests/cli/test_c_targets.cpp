@@ -7,6 +7,8 @@
 // and a model larger than a board's flash fails that target only.
 #include "cli_util.h"
 
+#include "ir/onnx_io.h"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -240,4 +242,46 @@ TEST_CASE("c compiler: a model larger than the board's flash fails that target; 
   const std::string md = slurp(dir / "out" / "report.md");
   CHECK(md.find("## Failed targets") != std::string::npos);
   CHECK(md.find("Target 'stm32' failed: " + why) != std::string::npos);
+}
+
+TEST_CASE("c compiler: activations larger than the board's RAM fail at the linker with the board's numbers", "[cli][c_backend][board]") {
+  // x [1, 3, 96, 96] -> Conv 3x3 (16 channels) -> y [1, 16, 96, 96]: 576 KB of float output in
+  // the harness's bss against the nRF52840's 256 KB, with a few hundred bytes of weights.
+  const fs::path dir = hone::test::scratch_dir("c_targets", "ram");
+  hone::ir::Model m;
+  hone::ir::Graph& g = m.graph;
+  g.opset_imports[""] = 13;
+  g.inputs = {"x"};
+  g.outputs = {"y"};
+  hone::ir::ValueInfo vx;
+  vx.dtype = hone::ir::DType::Float32;
+  vx.shape = std::vector<hone::ir::Dim>{{1, ""}, {3, ""}, {96, ""}, {96, ""}};
+  g.values["x"] = vx;
+  hone::ir::ValueInfo vy = vx;
+  (*vy.shape)[1].value = 16;
+  g.values["y"] = vy;
+  g.initializers["w"] = hone::ir::Tensor::from_vector<float>({16, 3, 3, 3}, std::vector<float>(16 * 27, 0.1f));
+  hone::ir::Node conv;
+  conv.name = "conv";
+  conv.op_type = "Conv";
+  conv.inputs = {"x", "w"};
+  conv.outputs = {"y"};
+  conv.attrs["pads"] = hone::ir::Attribute::of_ints({1, 1, 1, 1});
+  g.add_node(conv);
+  hone::ir::save_onnx(m, (dir / "wide.onnx").string());
+  const json p = {{"name", "wide-on-nrf"},
+                  {"model_wrapper", {{"type", "onnx_generic"}, {"parameters", {{"model", (dir / "wide.onnx").string()}}}}},
+                  {"dataset", {{"type", "random"}, {"parameters", {{"count", 1}, {"seed", 1}}}}},
+                  {"targets", json::array({c_target("nrf", "nrf52840"), {{"name", "host-cpu"}, {"runtime", {{"type", "cpu"}}}}})},
+                  {"measurements", {{"warmup", 0}, {"batch_size", 1}}}};
+  write_text(dir / "p.json", p.dump(1));
+  const auto r = run_hone("run " + quote(dir / "p.json") + " -q --output-dir " + quote(dir / "out"));
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  // Needed = the budget + what ld says the region overflowed by: input 108 KB + output 576 KB +
+  // stack 16 KB and the harness's few bytes, in KB rounded up.
+  CHECK(r.out.find("nrf                  FAILED: does not fit: needs 70") != std::string::npos);
+  CHECK(r.out.find("KB RAM, nrf52840 has 256 KB RAM (the linker script's limits;") != std::string::npos);
+  CHECK(fs::exists(dir / "out" / "host-cpu.measurements.json"));
+  CHECK(slurp(dir / "out" / "nrf" / "c" / "build.log").find("region `RAM' overflowed by") != std::string::npos);
 }
