@@ -351,6 +351,19 @@ TEST_CASE("hone validate checks without running", "[cli][pipeline]") {
   CHECK(r.err.find("/dataset/parameters/split: expected one of train, test, got \"tset\"") != std::string::npos);
 }
 
+TEST_CASE("every example pipeline in pipelines/ validates", "[cli][pipeline]") {
+  int checked = 0;
+  for (const auto& e : fs::recursive_directory_iterator(kSource / "pipelines")) {
+    if (e.path().extension() != ".json") continue;
+    INFO(e.path().string());
+    const auto r = run_hone("validate " + quote(e.path()));
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    ++checked;
+  }
+  CHECK(checked >= 4);
+}
+
 TEST_CASE("hone list shows every component with parameters and defaults", "[cli][list]") {
   auto r = run_hone("list -v");
   REQUIRE(r.exit_code == 0);
