@@ -279,13 +279,14 @@ TargetResult run_target(const PipelineConfig& cfg, Session& s, TargetParts& tp, 
   }
 
   const support::HostInfo host = support::host_info();
+  const json runtime_desc = tp.runtime->describe();
   json meas = {
       {"schema_version", kMeasurementsSchemaVersion},
       {"kind", "hone.measurements"},
       {"name", cfg.name},
       {"target", {{"name", t.name},
                   {"compiler", {{"type", t.compiler.type}, {"parameters", t.compiler.params}, {"detail", artifact.detail}}},
-                  {"runtime", tp.runtime->describe()},
+                  {"runtime", runtime_desc},
                   {"platform", tp.platform->describe()}}},
       {"model", s.wrapper->describe()},
       {"dataset", {{"type", cfg.dataset.type},
@@ -311,7 +312,6 @@ TargetResult run_target(const PipelineConfig& cfg, Session& s, TargetParts& tp, 
                       {"seed", m.seed}}},
   };
   // The runtime says whether its latency is the hardware's (docs/measurements.md).
-  const json runtime_desc = tp.runtime->describe();
   meas["latency"]["latency_kind"] = runtime_desc.is_object() ? runtime_desc.value("latency_kind", "measured") : "measured";
   if (const json extra = executor->take_measurements(); extra.is_object()) {
     if (extra.contains("on_target")) meas["latency"]["on_target"] = extra["on_target"];
