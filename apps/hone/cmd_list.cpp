@@ -3,6 +3,7 @@
 #include "commands.h"
 
 #include "pipeline/describe.h"
+#include "plugin/loader.h"
 #include "support/error.h"
 
 #include <fmt/format.h>
@@ -40,6 +41,11 @@ CommandFn add_list_command(CLI::App& sub) {
       }
       kinds = {*k};
     }
+    // Loaded plugins first (--plugin, HONE_PLUGIN_PATH); their components carry the origin.
+    for (const auto& p : plugin::loaded_plugins()) {
+      fmt::print("plugin {} {}: {} ({})\n", p.name, p.version, p.description, p.file);
+    }
+    if (!plugin::loaded_plugins().empty()) fmt::print("\n");
     fmt::print("{}", pipeline::list_text(registry, kinds, opt->verbose));
     return 0;
   };

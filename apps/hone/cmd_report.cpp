@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <memory>
 
 namespace hone::cli {
@@ -32,9 +33,19 @@ CommandFn add_report_command(CLI::App& sub) {
   sub.add_option("--names", opt->names, "Display names, one per file, comma-separated")->delimiter(',');
   sub.add_option("--title", opt->title, "Report title (default: from the pipeline names)");
   return [opt] {
+    // A folder of one pipeline's per-target measurements (CI jobs, `hone run --target`) reads in the
+    // pipeline's target order, and its targets without measurements are reported as failed: the
+    // same report one `hone run` of every target writes.
     std::vector<report::Measurement> ms;
+    std::vector<std::string> failures;
     for (const auto& f : opt->files) {
-      for (const auto& path : report::measurement_files(f)) ms.push_back(report::load_measurement(path));
+      std::vector<report::Measurement> group;
+      for (const auto& path : report::measurement_files(f)) group.push_back(report::load_measurement(path));
+      if (std::filesystem::is_directory(f)) {
+        report::order_by_pipeline_targets(group);
+        for (auto& missing : report::missing_targets(group)) failures.push_back(std::move(missing));
+      }
+      for (auto& m : group) ms.push_back(std::move(m));
     }
     report::label_measurements(ms, opt->names);
     const size_t baseline = report::find_measurement(ms, opt->baseline);
@@ -44,10 +55,11 @@ CommandFn add_report_command(CLI::App& sub) {
       if (auto notes = report::comparison_notes(ms, baseline); !notes.empty()) {
         summary.blocks.push_back(report::Block::bullets(std::move(notes)));
       }
+      if (!failures.empty()) summary.blocks.push_back(report::Block::bullets(failures));
       fmt::print("{}\n", report::to_markdown(summary, "").markdown);
       return 0;
     }
-    const report::Document doc = report::build_report(ms, baseline, opt->title);
+    const report::Document doc = report::build_report(ms, baseline, opt->title, failures);
     for (const auto& out : opt->outputs) {
       const auto written = report::write_report(doc, out);
       fmt::print("report: {} ({} file{})\n", out, written.size(), written.size() == 1 ? "" : "s");

@@ -1,4 +1,4 @@
-// hone run PIPELINE.json [--target NAME] [--output-dir DIR] [--set k=v]... [--profile] [-v|-q]
+// hone run PIPELINE.json [--target NAME] [--output-dir DIR] [--set k=v]... [--profile] [--optimize-only] [-v|-q]
 // Runs a pipeline and writes one measurements JSON per target (docs/pipeline.md).
 #include "commands.h"
 
@@ -20,6 +20,7 @@ CommandFn add_run_command(CLI::App& sub) {
     std::string output_dir;
     std::vector<std::string> sets;
     bool profile = false;
+    bool optimize_only = false;
     bool verbose = false;
     bool quiet = false;
   };
@@ -32,6 +33,9 @@ CommandFn add_run_command(CLI::App& sub) {
   sub.add_flag("--profile", opt->profile,
                "Time every kernel (runtimes with a 'profile' parameter, such as cpu): the measurements gain a "
                "per-layer profile and the report a per-layer time chart");
+  sub.add_flag("--optimize-only", opt->optimize_only,
+               "Only optimize: write the optimized model to OUTPUT/optimized/ (the cache per-target runs read) "
+               "and evaluate nothing");
   auto* v = sub.add_flag("-v,--verbose", opt->verbose, "Debug logging");
   sub.add_flag("-q,--quiet", opt->quiet, "Print only the final summary table")->excludes(v);
   return [opt] {
@@ -46,8 +50,13 @@ CommandFn add_run_command(CLI::App& sub) {
     pipeline::RunOptions ro;
     ro.only_target = opt->target;
     ro.output_dir = opt->output_dir;
+    ro.optimize_only = opt->optimize_only;
     ro.progress = support::Progress::auto_mode(opt->quiet);
     const auto results = pipeline::run_pipeline(cfg, ro);
+    if (opt->optimize_only) {
+      fmt::print("optimized model cached in {}\n", (pipeline::output_dir_of(cfg, ro) / "optimized").string());
+      return 0;
+    }
     fmt::print("{}", pipeline::summary_table(results));
     std::vector<const pipeline::TargetResult*> ran;
     std::vector<std::string> failures;

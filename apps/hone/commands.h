@@ -28,6 +28,7 @@ CommandFn add_optimize_command(CLI::App& sub);
 CommandFn add_inspect_command(CLI::App& sub);
 CommandFn add_report_command(CLI::App& sub);
 CommandFn add_compare_command(CLI::App& sub);
+CommandFn add_targets_command(CLI::App& sub);
 
 // The one list of subcommands: name, one-line description, and the function adding it.
 inline void register_commands(CLI::App& app, CommandList& list) {
@@ -48,6 +49,8 @@ inline void register_commands(CLI::App& app, CommandList& list) {
        &add_inspect_command},
       {"report", "Compare measurement files side by side: summary table, charts, Markdown or HTML",
        &add_report_command},
+      {"targets", "Print a pipeline's targets for CI: a list, a GitHub Actions matrix or GitLab jobs (docs/ci.md)",
+       &add_targets_command},
       {"compare", "Check a candidate measurement against a baseline with thresholds (a CI gate; JUnit output)",
        &add_compare_command},
   };

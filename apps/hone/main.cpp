@@ -2,6 +2,8 @@
 //   0 ok, 1 a check ran and failed, 2 bad input or usage, 3 internal error.
 #include "commands.h"
 
+#include "plugin/loader.h"
+
 #include "support/error.h"
 #include "support/version.h"
 
@@ -11,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace {
@@ -44,6 +47,13 @@ int main(int argc, char** argv) {
   CLI::App app{"hone: take a trained neural network to a deployable artifact, and prove what each step did"};
   app.set_version_flag("--version", std::string(hone::version()) + " (" + hone::git_commit() + ")");
   app.require_subcommand(1);
+  // Plugins: --plugin (repeatable, before or after the subcommand) and the folders in
+  // HONE_PLUGIN_PATH, loaded before any command runs (a pipeline's own "plugins" load with it).
+  std::vector<std::string> plugins;
+  app.add_option("--plugin", plugins, "Load a plugin library (repeatable; also HONE_PLUGIN_PATH, docs/plugins.md)")
+      ->type_name("PATH")
+      ->allow_extra_args(false);
+  app.fallthrough();
   hone::cli::CommandList commands;
   hone::cli::register_commands(app, commands);
 
@@ -61,6 +71,8 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (const char* path = std::getenv("HONE_PLUGIN_PATH")) hone::plugin::load_plugin_path(path);
+    for (const auto& p : plugins) hone::plugin::load_plugin(p);
     return commands.run_selected();
   } catch (const hone::Error& e) {
     print_error(e.kind() == hone::ErrorKind::Internal ? "internal error: " : "error: ", e.what());

@@ -32,6 +32,11 @@ class Pass {
   // entry per folded node). The runner adds the common fields (parameters, wall time, node and
   // parameter counts before and after).
   virtual nlohmann::json run(ir::Model& model, const PassContext& ctx) = 0;
+  // What decides the result besides the model and the parameters, such as the content of files
+  // the pass reads (the external pass hashes the files its command names). Part of the key of
+  // the runner's optimized-model cache: a pass whose result depends on anything else must say so
+  // here, or a changed input would reuse a stale cached model.
+  virtual nlohmann::json fingerprint() const { return nullptr; }
 };
 
 }  // namespace hone::passes

@@ -15,6 +15,7 @@ pipeline::Registration prune_magnitude_registration();    // prune_magnitude.cpp
 pipeline::Registration prune_n_m_registration();          // prune_n_m.cpp
 pipeline::Registration prune_channels_registration();     // prune_channels.cpp
 pipeline::Registration cluster_weights_registration();    // cluster_weights.cpp
+pipeline::Registration external_registration();           // external.cpp
 
 // The cleanup pass as a function (the runner applies it before the first pass and after each
 // pass): constant folding, no-op removal, dead-node elimination. Returns its report detail.

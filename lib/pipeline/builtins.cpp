@@ -29,6 +29,7 @@ void register_builtins(Registry& r) {
   r.add(passes::prune_n_m_registration());
   r.add(passes::prune_channels_registration());
   r.add(passes::cluster_weights_registration());
+  r.add(passes::external_registration());
   // compiler
   r.add(compilers::none_compiler_registration());
   r.add(compilers::c_compiler_registration());

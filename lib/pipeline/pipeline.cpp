@@ -1,5 +1,6 @@
 #include "pipeline/pipeline.h"
 
+#include "plugin/loader.h"
 #include "support/error.h"
 #include "support/file_io.h"
 
@@ -16,7 +17,7 @@ namespace {
 
 const std::vector<std::string> kTopLevelKeys = {
     "name", "description", "model_wrapper", "dataset", "optimizers", "cleanup", "compiler",
-    "runtime", "platform", "targets", "measurements"};
+    "runtime", "platform", "targets", "measurements", "plugins"};
 
 // Block defaults when a pipeline leaves the key out.
 const char* default_type(ComponentKind kind) {
@@ -97,6 +98,25 @@ std::string strip_nlohmann_prefix(std::string msg) {
   return msg;
 }
 
+// The "plugins" list, each path resolved against the pipeline file's folder.
+std::vector<fs::path> plugin_paths(const json& doc, const fs::path& base) {
+  std::vector<fs::path> out;
+  if (!doc.is_object() || !doc.contains("plugins")) return out;
+  const json& list = doc["plugins"];
+  if (!list.is_array()) {
+    throw bad_input("expected a list of plugin library paths, got {}", type_name(list)).with_json_path("/plugins");
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (!list[i].is_string() || list[i].get<std::string>().empty()) {
+      throw bad_input("expected a plugin library path, got {}", type_name(list[i]))
+          .with_json_path(fmt::format("/plugins/{}", i));
+    }
+    const fs::path p(list[i].get<std::string>());
+    out.push_back(p.is_relative() ? (base / p).lexically_normal() : p);
+  }
+  return out;
+}
+
 json block_json(const ComponentConfig& c) { return {{"type", c.type}, {"parameters", c.params}}; }
 
 }  // namespace
@@ -172,6 +192,8 @@ PipelineConfig parse_pipeline(const json& doc, const fs::path& file, const Regis
   try {
     if (!doc.is_object()) throw bad_input("a pipeline is a JSON object, got {}", type_name(doc));
     check_keys(doc, kTopLevelKeys, "");
+
+    for (const auto& p : plugin_paths(doc, base)) cfg.plugins.push_back(p.string());
 
     cfg.name = file.stem().string();
     if (doc.contains("name")) {
@@ -284,6 +306,7 @@ PipelineConfig parse_pipeline(const json& doc, const fs::path& file, const Regis
     // The resolved document: what ran, with every default visible.
     json r = {{"name", cfg.name}};
     if (!cfg.description.empty()) r["description"] = cfg.description;
+    if (!cfg.plugins.empty()) r["plugins"] = cfg.plugins;
     r["model_wrapper"] = block_json(cfg.model_wrapper);
     r["dataset"] = block_json(cfg.dataset);
     r["optimizers"] = json::array();
@@ -303,7 +326,7 @@ PipelineConfig parse_pipeline(const json& doc, const fs::path& file, const Regis
 }
 
 PipelineConfig load_pipeline(const fs::path& file, const std::vector<std::string>& overrides,
-                             const Registry& registry) {
+                             Registry& registry) {
   std::string text;
   try {
     text = support::read_file(file);
@@ -322,6 +345,20 @@ PipelineConfig load_pipeline(const fs::path& file, const std::vector<std::string
     } catch (Error& e) {
       throw e.with_file(file.string());
     }
+  }
+  // The pipeline's plugins load first: their components are types the blocks may name.
+  const fs::path base = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  try {
+    const auto paths = plugin_paths(doc, base);
+    for (size_t i = 0; i < paths.size(); ++i) {
+      try {
+        plugin::load_plugin(paths[i], registry);
+      } catch (const Error& e) {
+        throw Error(e.kind(), e.what()).with_json_path(fmt::format("/plugins/{}", i));
+      }
+    }
+  } catch (Error& e) {
+    throw e.with_file(file.string());
   }
   PipelineConfig cfg = parse_pipeline(doc, file, registry);
   cfg.sha256 = support::sha256_hex(text);

@@ -41,6 +41,7 @@ struct PipelineConfig {
   std::string sha256;          // of the file's bytes
   std::string name;
   std::string description;
+  std::vector<std::string> plugins;  // the "plugins" libraries, resolved (load_pipeline loads them)
   nlohmann::json resolved;     // the whole document after overrides, defaults and paths
   std::vector<std::string> overrides;  // the --set assignments applied
   ComponentConfig model_wrapper, dataset;
@@ -52,13 +53,15 @@ struct PipelineConfig {
   MeasurementsConfig measurements;
 };
 
-// Reads, parses (malformed JSON reports line and column), applies `--set` overrides, and
-// validates. Every error is BadInput naming the file and the JSON path.
+// Reads, parses (malformed JSON reports line and column), applies `--set` overrides, loads the
+// "plugins" libraries into `registry`, and validates. Every error is BadInput naming the file and
+// the JSON path.
 PipelineConfig load_pipeline(const std::filesystem::path& file,
                              const std::vector<std::string>& overrides = {},
-                             const Registry& registry = Registry::global());
+                             Registry& registry = Registry::global());
 
 // Validates an already-parsed document; `file` names it in errors and anchors relative paths.
+// Its "plugins" must already be loaded (load_pipeline does that).
 PipelineConfig parse_pipeline(const nlohmann::json& doc, const std::filesystem::path& file,
                               const Registry& registry = Registry::global());
 

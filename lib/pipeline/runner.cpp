@@ -8,6 +8,7 @@
 #include "passes/pass.h"
 #include "pipeline/metrics.h"
 #include "platforms/platform.h"
+#include "plugin/loader.h"
 #include "report/format.h"
 #include "runtime/runtime_component.h"
 #include "support/error.h"
@@ -180,6 +181,15 @@ json optimize(const PipelineConfig& cfg, Session& s, double* seconds) {
   return reports;
 }
 
+// Every plugin loaded in this process: what ran may come from them.
+json plugins_json() {
+  json out = json::array();
+  for (const auto& p : plugin::loaded_plugins()) {
+    out.push_back({{"name", p.name}, {"version", p.version}, {"file", p.file}, {"components", p.components}});
+  }
+  return out;
+}
+
 json size_json(const compilers::Artifact& a) {
   const std::string bytes = support::read_file(a.file);
   const auto st = analysis::compute_model_stats(a.model);
@@ -197,8 +207,86 @@ json size_json(const compilers::Artifact& a) {
           {"nodes", st.node_count}};
 }
 
+// The optimized model, cached in the output folder by a hash of everything that decides it, so
+// per-target runs of one pipeline (CI jobs, `hone run --target`) evaluate the very same model.
+struct Optimized {
+  json reports;     // the optimizer reports
+  json provenance;  // file, sha256, cache key, whether it came from the cache
+  double seconds = 0;
+};
+
+std::string optimization_key(const PipelineConfig& cfg, const Session& s) {
+  json wrapper = cfg.resolved.at("model_wrapper");
+  wrapper["parameters"].erase("model");  // the file's bytes count, not where it was found
+  json fingerprints = json::array();
+  for (const auto& p : s.passes) fingerprints.push_back(p->fingerprint());
+  json plugins = json::array();
+  for (const auto& p : plugin::loaded_plugins()) {
+    plugins.push_back({{"name", p.name}, {"version", p.version}, {"sha256", support::sha256_hex(support::read_file(p.file))}});
+  }
+  const json key = {{"model_sha256", support::sha256_hex(support::read_file(s.wrapper->model_path()))},
+                    {"model_wrapper", wrapper},
+                    {"dataset", cfg.resolved.at("dataset")},
+                    {"optimizers", cfg.resolved.at("optimizers")},
+                    {"pass_fingerprints", fingerprints},
+                    {"cleanup", cfg.cleanup},
+                    {"seed", cfg.measurements.seed},
+                    {"hone", fmt::format("{} {}", hone::version(), hone::git_commit())},
+                    {"plugins", plugins}};
+  return support::sha256_hex(key.dump());
+}
+
+// Replaces the wrapper's model by the one in `file`, keeping the name it was loaded under.
+void use_model_file(Session& s, const fs::path& file) {
+  ir::Model m = ir::load_onnx(file.string());
+  m.path = s.wrapper->model().path;
+  s.wrapper->model() = std::move(m);
+}
+
+Optimized optimize_cached(const PipelineConfig& cfg, Session& s, const fs::path& out_dir) {
+  const std::string key = optimization_key(cfg, s);
+  const fs::path rel = fs::path("optimized") / key.substr(0, 16);
+  const fs::path model_file = out_dir / rel.string() += ".onnx";
+  const fs::path reports_file = out_dir / rel.string() += ".json";
+  Optimized o;
+  bool cached = false;
+  std::error_code ec;
+  if (fs::exists(model_file, ec) && fs::exists(reports_file, ec)) {
+    try {
+      const json r = json::parse(support::read_file(reports_file));
+      if (r.value("key", "") != key) throw bad_input("written for another key");
+      use_model_file(s, model_file);
+      o.reports = r.at("optimizers");
+      cached = true;
+      spdlog::info("optimized model from the cache: {}", model_file.string());
+    } catch (const std::exception& e) {
+      spdlog::warn("ignoring the cached optimized model {}: {}", model_file.string(), e.what());
+    }
+  }
+  if (!cached) {
+    o.reports = optimize(cfg, s, &o.seconds);
+    // Every run evaluates the model as read back from the cache file, so a run that optimized and
+    // one that found the file evaluate the same bytes.
+    try {
+      fs::create_directories(model_file.parent_path());
+      ir::save_onnx(s.wrapper->model(), model_file.string());
+      support::write_file_atomic(reports_file, json{{"key", key}, {"optimizers", o.reports}}.dump(1) + "\n");
+      use_model_file(s, model_file);
+    } catch (const Error& e) {
+      spdlog::warn("the optimized model is not cached ({}): {}", model_file.string(), e.what());
+      o.provenance = {{"cache_key", key}, {"from_cache", false}, {"file", nullptr}};
+      return o;
+    }
+  }
+  o.provenance = {{"file", (rel.string() + ".onnx")},
+                  {"sha256", support::sha256_hex(support::read_file(model_file))},
+                  {"cache_key", key},
+                  {"from_cache", cached}};
+  return o;
+}
+
 TargetResult run_target(const PipelineConfig& cfg, Session& s, TargetParts& tp, const fs::path& out_dir,
-                        const json& optimizer_reports, const json& shared_stages,
+                        const Optimized& optimized, const json& shared_stages,
                         support::Progress::Mode progress_mode) {
   const TargetConfig& t = *tp.config;
   const MeasurementsConfig& m = cfg.measurements;
@@ -299,7 +387,7 @@ TargetResult run_target(const PipelineConfig& cfg, Session& s, TargetParts& tp, 
       {"resources", {{"peak_rss_bytes", support::peak_rss_bytes()},
                      {"peak_rss_scope", own_peak ? "target" : "process"},
                      {"stage_seconds", stages}}},
-      {"optimizers", optimizer_reports},
+      {"optimizers", optimized.reports},
       {"provenance", {{"pipeline_file", fs::absolute(cfg.file).lexically_normal().string()},
                       {"pipeline_sha256", cfg.sha256},
                       {"overrides", cfg.overrides},
@@ -309,7 +397,9 @@ TargetResult run_target(const PipelineConfig& cfg, Session& s, TargetParts& tp, 
                       {"host", support::to_json(host)},
                       {"compiler", host.compiler},
                       {"timestamp", support::utc_timestamp()},
-                      {"seed", m.seed}}},
+                      {"seed", m.seed},
+                      {"plugins", plugins_json()},
+                      {"optimized_model", optimized.provenance}}},
   };
   // The runtime says whether its latency is the hardware's (docs/measurements.md).
   meas["latency"]["latency_kind"] = runtime_desc.is_object() ? runtime_desc.value("latency_kind", "measured") : "measured";
@@ -389,17 +479,22 @@ std::vector<TargetResult> run_pipeline(const PipelineConfig& cfg, const RunOptio
     throw err.with_json_path("--output-dir");
   }
 
-  double optimize_seconds = 0;
-  const json reports = optimize(cfg, s, &optimize_seconds);
+  const Optimized optimized = optimize_cached(cfg, s, out_dir);
+  if (options.optimize_only) {
+    spdlog::info("optimized model: {}", optimized.provenance.value("file", json()).is_string()
+                                            ? (out_dir / optimized.provenance["file"].get<std::string>()).string()
+                                            : "(not cached)");
+    return {};
+  }
   const json shared = {{"load_model", s.load_model_seconds}, {"load_dataset", s.load_dataset_seconds},
-                       {"optimize", optimize_seconds}};
+                       {"optimize", optimized.seconds}};
 
   std::vector<TargetResult> results;
   for (auto& tp : s.targets) {
     spdlog::info("target {}: compiler {}, runtime {}, platform {}", tp.config->name, tp.config->compiler.type,
                  tp.config->runtime.type, tp.config->platform.type);
     try {
-      results.push_back(run_target(cfg, s, tp, out_dir, reports, shared, options.progress));
+      results.push_back(run_target(cfg, s, tp, out_dir, optimized, shared, options.progress));
       spdlog::info("wrote {}", results.back().measurements_file.string());
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::CheckFailed) throw;

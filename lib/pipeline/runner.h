@@ -21,6 +21,10 @@ inline constexpr int kMeasurementsSchemaVersion = 1;
 struct RunOptions {
   std::string only_target;                // --target: run just this one ("" = all)
   std::filesystem::path output_dir;       // --output-dir: overrides measurements.output_dir
+  // --optimize-only: apply the optimizers, write the optimized model to the output folder's cache
+  // (OUTPUT/optimized/), evaluate nothing. A CI pipeline's first job, whose cache every per-target
+  // job then reads (docs/ci.md).
+  bool optimize_only = false;
   support::Progress::Mode progress = support::Progress::Mode::Off;
 };
 

@@ -195,6 +195,14 @@ Measurement measurement_from_json(const json& doc, const fs::path& file) {
                          cores ? std::to_string(*cores) : "?", os.empty() ? "unknown OS" : os);
   }
   m.timestamp = r.string(prov, "timestamp", "/provenance");
+  m.pipeline_sha256 = r.string(prov, "pipeline_sha256", "/provenance");
+  m.optimized_model_sha256 =
+      r.string(r.object(prov, "optimized_model", "/provenance"), "sha256", "/provenance/optimized_model");
+  if (const json* p = r.at(prov, "pipeline"); p && p->is_object() && p->contains("targets") && (*p)["targets"].is_array()) {
+    for (const auto& t : (*p)["targets"]) {
+      if (t.is_object() && t.contains("name") && t["name"].is_string()) m.pipeline_targets.push_back(t["name"].get<std::string>());
+    }
+  }
 
   const json& q = r.object(doc, "quality", "");
   const json* available = r.at(q, "available");
@@ -334,6 +342,36 @@ std::vector<fs::path> measurement_files(const fs::path& path) {
   }
   std::sort(files.begin(), files.end());
   return files;
+}
+
+namespace {
+// True when every measurement comes from the same pipeline file.
+bool one_pipeline_file(const std::vector<Measurement>& ms) {
+  if (ms.empty() || ms.front().pipeline_sha256.empty()) return false;
+  for (const auto& m : ms) {
+    if (m.pipeline != ms.front().pipeline || m.pipeline_sha256 != ms.front().pipeline_sha256) return false;
+  }
+  return true;
+}
+}  // namespace
+
+void order_by_pipeline_targets(std::vector<Measurement>& ms) {
+  if (!one_pipeline_file(ms)) return;
+  const auto& order = ms.front().pipeline_targets;
+  auto rank = [&](const Measurement& m) {
+    return static_cast<size_t>(std::find(order.begin(), order.end(), m.target) - order.begin());
+  };
+  std::stable_sort(ms.begin(), ms.end(), [&](const Measurement& a, const Measurement& b) { return rank(a) < rank(b); });
+}
+
+std::vector<std::string> missing_targets(const std::vector<Measurement>& ms) {
+  std::vector<std::string> out;
+  if (!one_pipeline_file(ms)) return out;
+  for (const auto& t : ms.front().pipeline_targets) {
+    const bool found = std::any_of(ms.begin(), ms.end(), [&](const Measurement& m) { return m.target == t; });
+    if (!found) out.push_back(fmt::format("Target '{}' has no measurements: its run failed or did not run.", t));
+  }
+  return out;
 }
 
 void label_measurements(std::vector<Measurement>& ms, const std::vector<std::string>& names) {

@@ -37,6 +37,11 @@ struct Measurement {
   std::string runtime;   // "target.runtime.name"
   std::string host;      // "cpu_model, N cores, os": measurements from different hosts differ here
   std::string timestamp;
+  // Which run of which pipeline: the pipeline file's sha256, its targets in order, and the
+  // optimized model every target of it evaluated (the same one, unless jobs disagreed).
+  std::string pipeline_sha256;
+  std::vector<std::string> pipeline_targets;
+  std::string optimized_model_sha256;
   // "measured" unless the file says otherwise (emulated targets: "emulated").
   std::string latency_kind = "measured";
 
@@ -95,6 +100,12 @@ std::vector<std::filesystem::path> measurement_files(const std::filesystem::path
 // The same from an already parsed document; `file` names it in errors.
 Measurement measurement_from_json(const nlohmann::json& doc, const std::filesystem::path& file);
 
+// Measurement files of one pipeline file (per-target CI jobs, `hone run --target`) in the order
+// of its targets, as one `hone run` lists them; anything else keeps its order.
+void order_by_pipeline_targets(std::vector<Measurement>& ms);
+// Targets of the measured pipelines that have no measurement among `ms` (a job that failed or did
+// not run): one sentence each. Only for pipelines whose targets all come from one pipeline file.
+std::vector<std::string> missing_targets(const std::vector<Measurement>& ms);
 // Gives each measurement a distinct label. `names` (from --names) wins when given and must have
 // one entry per measurement (BadInput otherwise). Otherwise: the target name when every input
 // comes from the same pipeline, else the pipeline name, with "/target" added where two

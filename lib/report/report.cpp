@@ -234,6 +234,16 @@ std::vector<std::string> comparison_notes(const std::vector<Measurement>& ms, si
     }
     const std::string lat = latency_incomparable(base, m);
     if (!lat.empty() && m.latency_mean && base.latency_mean) notes.push_back("† " + lat + ".");
+    // Targets of one pipeline file must have evaluated one optimized model (per-target runs share
+    // it through the output folder's cache); say so when they did not.
+    if (m.pipeline == base.pipeline && !m.pipeline_sha256.empty() && m.pipeline_sha256 == base.pipeline_sha256 &&
+        !m.optimized_model_sha256.empty() && !base.optimized_model_sha256.empty() &&
+        m.optimized_model_sha256 != base.optimized_model_sha256) {
+      notes.push_back(fmt::format("'{}' evaluated another optimized model (sha256 {}) than the baseline ({}), though "
+                                  "both come from the same pipeline file: the optimization is not reproducible, or "
+                                  "the runs used different hone versions or inputs.",
+                                  m.label, m.optimized_model_sha256.substr(0, 12), base.optimized_model_sha256.substr(0, 12)));
+    }
   }
   return notes;
 }

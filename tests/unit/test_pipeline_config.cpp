@@ -135,7 +135,10 @@ TEST_CASE("the registry rejects clashing names and knows every kind", "[pipeline
     for (const auto* c : r.list(k)) {
       json given = json::object();
       for (const auto& p : c->spec.params) {
-        if (p.required) given[p.name] = p.type == ParamType::Path ? json("x") : json(0);
+        if (!p.required) continue;
+        given[p.name] = p.type == ParamType::Path         ? json("x")
+                        : p.type == ParamType::StringList ? json::array({"x"})
+                                                          : json(0);
       }
       INFO(c->spec.name);
       CHECK_NOTHROW(validate_parameters(c->spec, given, "/x"));
