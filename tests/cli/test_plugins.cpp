@@ -138,6 +138,54 @@ TEST_CASE("the example plugin's pass runs in its example pipeline", "[cli][plugi
   CHECK(m2["provenance"]["optimized_model"]["sha256"] == m["provenance"]["optimized_model"]["sha256"]);
 }
 
+TEST_CASE("a plugin registers components of every kind", "[cli][plugins]") {
+  const fs::path lib = compile_plugin("kinds", R"(
+#include <hone/plugin.h>
+#include <hone/datasets/dataset.h>
+#include <hone/models/model_wrapper.h>
+#include <hone/passes/pass.h>
+#include <hone/compilers/compiler.h>
+#include <hone/runtime/runtime_component.h>
+#include <hone/platforms/platform.h>
+using namespace hone;
+template <typename T> static pipeline::Registration named(const char* name) {
+  pipeline::ComponentSpec spec;
+  spec.name = name;
+  spec.description = "from the kinds plugin";
+  spec.params = {{"level", pipeline::ParamType::Int, 1, false, 0.0, 9.0, {}, "a level"}};
+  return pipeline::make_registration<T>(spec, [](const nlohmann::json&, const pipeline::BuildContext&) {
+    return std::unique_ptr<T>(); });
+}
+static void reg(plugin::Registrar& r) {
+  r.add(named<models::ModelWrapper>("my_wrapper"));
+  r.add(named<datasets::Dataset>("my_dataset"));
+  r.add(named<passes::Pass>("my_pass"));
+  r.add(named<compilers::Compiler>("my_compiler"));
+  r.add(named<runtime::RuntimeComponent>("my_runtime"));
+  r.add(named<platforms::Platform>("my_board"));
+}
+HONE_PLUGIN("kinds", "2.0", "one component of each kind", reg)
+)");
+  auto r = run_hone(fmt::format("list -v --plugin {}", quote(lib)));
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string origin = "[plugin kinds 2.0 (" + fs::canonical(lib).string() + ")]";
+  size_t kind_at = 0;
+  for (const auto& [kind, name] : std::vector<std::pair<std::string, std::string>>{
+           {"model_wrapper:", "my_wrapper"}, {"dataset:", "my_dataset"}, {"optimizer:", "my_pass"},
+           {"compiler:", "my_compiler"}, {"runtime:", "my_runtime"}, {"platform:", "my_board"}}) {
+    INFO(name);
+    kind_at = r.out.find("\n" + kind + "\n", kind_at);
+    REQUIRE(kind_at != std::string::npos);
+    const size_t at = r.out.find("  " + name + " ", kind_at);
+    REQUIRE(at != std::string::npos);
+    const size_t next_kind = r.out.find(":\n", kind_at + kind.size() + 2);
+    CHECK((next_kind == std::string::npos || at < next_kind));  // listed under its own kind
+    CHECK(r.out.find(origin, at) == r.out.find('[', at));
+    CHECK(r.out.find("level", at) != std::string::npos);
+  }
+}
+
 TEST_CASE("bad plugins: one line naming the file, exit 2, nothing registered", "[cli][plugins]") {
   const fs::path dir = hone::test::scratch_dir("plugins", "bad");
   auto expect_bad = [](const hone::test::CommandResult& r, const fs::path& file, const std::string& why) {
