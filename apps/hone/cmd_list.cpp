@@ -42,10 +42,9 @@ CommandFn add_list_command(CLI::App& sub) {
       kinds = {*k};
     }
     // Loaded plugins first (--plugin, HONE_PLUGIN_PATH); their components carry the origin.
-    for (const auto& p : plugin::loaded_plugins()) {
-      fmt::print("plugin {} {}: {} ({})\n", p.name, p.version, p.description, p.file);
-    }
-    if (!plugin::loaded_plugins().empty()) fmt::print("\n");
+    const auto plugins = plugin::loaded_plugins();
+    for (const auto& p : plugins) fmt::print("plugin {} {}: {} ({})\n", p.name, p.version, p.description, p.file);
+    if (!plugins.empty()) fmt::print("\n");
     fmt::print("{}", pipeline::list_text(registry, kinds, opt->verbose));
     return 0;
   };

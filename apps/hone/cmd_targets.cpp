@@ -4,7 +4,7 @@
 // with fromJSON; `gitlab` a child-pipeline YAML with one job per target.
 #include "commands.h"
 
-#include "pipeline/pipeline.h"
+#include "pipeline/runner.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -61,9 +61,9 @@ CommandFn add_targets_command(CLI::App& sub) {
       fmt::print("{}\n", nlohmann::json{{"include", include}}.dump());
       return 0;
     }
-    const std::string out_dir = !opt->output_dir.empty() ? opt->output_dir
-                                : !cfg.measurements.output_dir.empty() ? cfg.measurements.output_dir
-                                                                       : "hone-out/" + cfg.name;
+    pipeline::RunOptions where;
+    where.output_dir = opt->output_dir;
+    const std::string out_dir = pipeline::output_dir_of(cfg, where).string();  // as `hone run` chooses it
     // One job optimizes and keeps the optimized model; every target's job starts from it, so all
     // targets evaluate the same bytes (docs/ci.md).
     const std::string pipeline_arg = shell_quoted(opt->pipeline), dir_arg = shell_quoted(out_dir);

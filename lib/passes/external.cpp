@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -105,6 +106,15 @@ void check_same_interface(const ir::Graph& before, const ir::Graph& after) {
   }
 }
 
+// Zero-valued float32 initializer elements: pruned weights an external step must keep.
+int64_t float_zeros(const ir::Graph& g) {
+  int64_t n = 0;
+  for (const auto& [name, t] : g.initializers) {
+    if (t.dtype() == ir::DType::Float32) n += std::count(t.data<float>(), t.data<float>() + t.numel(), 0.0f);
+  }
+  return n;
+}
+
 class External : public Pass {
  public:
   explicit External(Options o) : o_(std::move(o)) {}
@@ -159,35 +169,28 @@ class External : public Pass {
     check_same_interface(model.graph, result.graph);
 
     // What changed: initializers whose values differ, and the largest change.
-    int64_t changed = 0, changed_values = 0, zeros_before = 0, zeros_after = 0;
+    int64_t changed = 0, changed_values = 0;
     double max_change = 0;
     for (const auto& [name, t] : result.graph.initializers) {
       const ir::Tensor* old = model.graph.initializer(name);
-      if (t.dtype() == ir::DType::Float32) {
-        const float* b = t.data<float>();
-        for (int64_t i = 0; i < t.numel(); ++i) zeros_after += b[i] == 0.0f;
-      }
       if (!old || old->dtype() != t.dtype() || old->shape() != t.shape()) {
         ++changed;
-        continue;
-      }
-      if (t.dtype() == ir::DType::Float32) {
+      } else if (t.dtype() == ir::DType::Float32) {
         const float* a = old->data<float>();
         const float* b = t.data<float>();
         int64_t n = 0;
         for (int64_t i = 0; i < t.numel(); ++i) {
-          if (a[i] != b[i]) {
-            ++n;
-            max_change = std::max(max_change, std::fabs(static_cast<double>(a[i]) - b[i]));
-          }
-          zeros_before += a[i] == 0.0f;
+          if (a[i] == b[i]) continue;
+          ++n;
+          max_change = std::max(max_change, std::fabs(static_cast<double>(a[i]) - b[i]));
         }
         changed_values += n;
         changed += n > 0;
-      } else if (old->nbytes() != t.nbytes() || std::memcmp(old->raw(), t.raw(), t.nbytes()) != 0) {
-        ++changed;
+      } else {
+        changed += std::memcmp(old->raw(), t.raw(), t.nbytes()) != 0;
       }
     }
+    const int64_t zeros_before = float_zeros(model.graph), zeros_after = float_zeros(result.graph);
     const std::string path = model.path;
     model = std::move(result);
     model.path = path;

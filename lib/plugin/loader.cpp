@@ -27,11 +27,6 @@ std::deque<Record>& records() {
   return r;
 }
 
-std::vector<LoadedPlugin>& loaded() {
-  static std::vector<LoadedPlugin> l;
-  return l;
-}
-
 Error plugin_error(const std::string& file, const std::string& msg) {
   return bad_input("{}", msg).with_file(file);
 }
@@ -123,7 +118,6 @@ const LoadedPlugin& load_plugin(const fs::path& file, pipeline::Registry& regist
     registry.add(std::move(reg));
   }
   records().push_back({&registry, p});
-  if (&registry == &pipeline::Registry::global()) loaded().push_back(p);
   return records().back().plugin;
 }
 
@@ -147,6 +141,12 @@ void load_plugin_path(const std::string& value, pipeline::Registry& registry) {
   }
 }
 
-const std::vector<LoadedPlugin>& loaded_plugins() { return loaded(); }
+std::vector<LoadedPlugin> loaded_plugins() {
+  std::vector<LoadedPlugin> out;
+  for (const auto& r : records()) {
+    if (r.registry == &pipeline::Registry::global()) out.push_back(r.plugin);
+  }
+  return out;
+}
 
 }  // namespace hone::plugin

@@ -30,7 +30,7 @@ const LoadedPlugin& load_plugin(const std::filesystem::path& file,
 void load_plugin_path(const std::string& hone_plugin_path,
                       pipeline::Registry& registry = pipeline::Registry::global());
 
-// Plugins loaded so far, in load order.
-const std::vector<LoadedPlugin>& loaded_plugins();
+// Plugins loaded into the global registry so far, in load order.
+std::vector<LoadedPlugin> loaded_plugins();
 
 }  // namespace hone::plugin
