@@ -1,6 +1,7 @@
 // Run the hone binary from a test and capture exit code, stdout and stderr.
 #pragma once
 
+#include "test_paths.h"
 #include <fmt/format.h>
 
 #include <cstdlib>

@@ -2,6 +2,7 @@
 // the host's C compiler in strict C99 (-Wall -Wextra -Werror -pedantic), run through its
 // generated harness (samples on stdin, outputs on stdout), and compared with the reference
 // running the same prepared graph: float within 1e-4 relative, integer ops byte for byte.
+#include "test_paths.h"
 #include "compilers/c/emit.h"
 #include "graph_builder.h"
 #include "ir/onnx_io.h"

@@ -1,6 +1,7 @@
 // cleanup: every rule on a small graph (outputs equal to the reference run of the original
 // graph, plus the exact structure left), graph-output names kept, idempotence, the size-growth
 // rule, and the committed fmnist_mobilenet (its Constant nodes become initializers).
+#include "test_paths.h"
 #include "graph_builder.h"
 #include "passes/passes.h"
 
@@ -372,7 +373,7 @@ TEST_CASE("cleanup registration runs the same cleanup as a pass", "[passes][clea
 
 TEST_CASE("cleanup on fmnist_mobilenet turns its 32 Constant nodes into initializers, outputs identical",
           "[passes][cleanup]") {
-  const ir::Model before = ir::load_onnx(HONE_SOURCE_DIR "/models/fmnist_mobilenet.onnx");
+  const ir::Model before = ir::load_onnx(std::string(HONE_SOURCE_DIR) + "/models/fmnist_mobilenet.onnx");
   REQUIRE(count_op(before.graph, "Constant") == 32);
   GraphBuilder rnd(24);
   const ir::Tensor x = rnd.random({2, 1, 28, 28}, 0.0f, 1.0f);

@@ -1,5 +1,6 @@
 // hone compare: every threshold passing and failing, skipped vs explicit checks on missing
 // data, the host warning, threshold parsing, and the JUnit / JSON outputs.
+#include "test_paths.h"
 #include "report/compare.h"
 #include "support/error.h"
 #include "support/file_io.h"

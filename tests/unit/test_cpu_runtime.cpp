@@ -1,6 +1,7 @@
 // The CPU runtime against the reference interpreter (the golden model): the same outputs on
 // generated graphs and on the committed Fashion-MNIST models, an arena planned once, the
 // steady-state run_into allocating nothing, and a profile that names every step.
+#include "test_paths.h"
 #include "graph_builder.h"
 #include "ir/onnx_io.h"
 #include "runtime/cpu/cpu_executor.h"

@@ -4,6 +4,7 @@
 //   x = (np.arange(30).reshape(5, 2, 3) * 7 % 256).astype(np.uint8); y = np.array([3, 1, 4, 1, 5])
 //   np.savez("numpy_savez.npz", x=x, y=y)
 //   np.savez_compressed("numpy_savez_compressed.npz", x=x.astype(np.float32) / 2, y=y)
+#include "test_paths.h"
 #include "datasets/dataset.h"
 #include "datasets/datasets.h"
 #include "pipeline/component.h"

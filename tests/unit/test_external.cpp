@@ -1,6 +1,7 @@
 // The `external` pass: a user's command gets the model as {input} and writes {output}; hone
 // takes the result only when it is a valid model with the same interface, and otherwise fails
 // with the command and its stderr tail, leaving the model as it was.
+#include "test_paths.h"
 #include "ir/onnx_io.h"
 #include "passes/pass.h"
 #include "pipeline/registry.h"

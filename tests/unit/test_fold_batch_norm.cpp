@@ -2,6 +2,7 @@
 // for every mode: backward into Conv (grouped), ConvTranspose, Gemm and MatMul(+Add); forward
 // into an unpadded Conv / Gemm; the Mul+Add fallback. BNs left alone are reported with reasons;
 // the committed fmnist models lose every BN with logits within 1e-4.
+#include "test_paths.h"
 #include "graph_builder.h"
 #include "ir/graph.h"
 #include "ir/onnx_io.h"
@@ -429,7 +430,7 @@ TEST_CASE("fold_batch_norm removes every BN of the committed models with logits 
           "[passes][fold_batch_norm]") {
   for (const char* name : {"fmnist_cnn", "fmnist_mobilenet"}) {
     INFO(name);
-    ir::Model m = ir::load_onnx(std::string(HONE_SOURCE_DIR "/models/") + name + ".onnx");
+    ir::Model m = ir::load_onnx(std::string(HONE_SOURCE_DIR) + "/models/" + name + ".onnx");
     const ir::Model before = m;
     const int bns = count_op(m.graph, "BatchNormalization");
     CHECK(bns > 0);

@@ -1,5 +1,6 @@
 // Optimizer passes on the committed models and real Fashion-MNIST test images: batch-norm
 // folding must not change a single prediction, and its logits stay within 1e-4.
+#include "test_paths.h"
 #include "graph_builder.h"
 #include "datasets/datasets.h"
 #include "ir/onnx_io.h"

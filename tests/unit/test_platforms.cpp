@@ -1,5 +1,6 @@
 // Platform files: the shipped platforms/*.json are embedded, valid, registered and say what issue 7
 // asks; bad documents are BadInput naming the file and the JSON path.
+#include "test_paths.h"
 #include "pipeline/registry.h"
 #include "platforms/platform.h"
 #include "platforms/platforms.h"

@@ -8,6 +8,7 @@
 // compensate mean: exact for constant removed channels (Conv, Flatten-Gemm, MatMul-Add), a
 // smaller error on random models, BadInput without calibration data; a hidden [.e2e] test
 // measures top-1 on Fashion-MNIST.
+#include "test_paths.h"
 #include "analysis/model_stats.h"
 #include "datasets/datasets.h"
 #include "graph_builder.h"

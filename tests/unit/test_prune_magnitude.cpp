@@ -3,6 +3,7 @@
 // read elsewhere are bit-identical, and the pruned model computes exactly what the float model
 // with the same weights zeroed computes (reference interpreter). Also: compressed size falls
 // with sparsity; a hidden [.e2e] test measures fmnist_cnn top-1 on Fashion-MNIST.
+#include "test_paths.h"
 #include "datasets/datasets.h"
 #include "graph_builder.h"
 #include "passes/passes.h"

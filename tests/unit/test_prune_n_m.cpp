@@ -2,6 +2,7 @@
 // the kept ones are the largest of their group and unchanged, dense layers reach exactly
 // 1 - n/m, skipped/excluded layers stay bit-identical, and the pruned model computes exactly
 // what the float model with the same weights zeroed computes (reference interpreter).
+#include "test_paths.h"
 #include "datasets/datasets.h"
 #include "graph_builder.h"
 #include "passes/passes.h"

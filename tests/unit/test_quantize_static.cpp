@@ -3,6 +3,7 @@
 // ONNX), differential accuracy against the float model on the reference interpreter, the
 // report's SQNR recomputed independently, power-of-two scales, int8 activations, opset
 // fallbacks. The Fashion-MNIST measurement is hidden ("[.e2e]").
+#include "test_paths.h"
 #include "datasets/datasets.h"
 #include "graph_builder.h"
 #include "passes/calibration.h"

@@ -1,6 +1,7 @@
 // hone report: reading measurement files, statistics, the summary table, the Markdown (golden)
 // and HTML renderers. Fixtures in tests/data/report/ are real `hone run` outputs (200 test
 // images) with the host fixed; three-classes.json is a hand-made 3-class file without sizes.
+#include "test_paths.h"
 #include "report/format.h"
 #include "report/measurement.h"
 #include "report/report.h"
