@@ -1,4 +1,4 @@
-// The one test file compiled with absolute paths (tests/CMakeLists.txt sets them on this file).
+// The one test file compiled with absolute paths (the hone_test_paths library in tests/CMakeLists.txt).
 #include "test_paths.h"
 
 namespace hone::test {
